@@ -1,0 +1,86 @@
+"""Clocks: the only place where the mock learns what time it is."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the current time as Unix seconds."""
+
+    def now(self) -> float:
+        """Return the current time in Unix seconds."""
+
+
+class SystemClock:
+    """The real time."""
+
+    def now(self) -> float:
+        """Return the system's Unix time."""
+        return time.time()
+
+
+class ControllableClock:
+    """A clock that follows real time from an offset, can be moved, and can be frozen.
+
+    Tests and the control API move it; token expiry and the visible call window follow it.
+    """
+
+    def __init__(self, base: Clock | None = None, *, start: float | None = None,
+                 frozen: bool = False) -> None:
+        self._base = base or SystemClock()
+        self._lock = threading.Lock()
+        self._offset = 0.0 if start is None else start - self._base.now()
+        self._frozen_at: float | None = None
+        if frozen:
+            self.freeze()
+
+    def now(self) -> float:
+        """Return the clock's current time."""
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return self._base.now() + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the clock stands still."""
+        return self._frozen_at is not None
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward (or back, if negative) and return the new time."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+                return self._frozen_at
+            self._offset += seconds
+            return self._base.now() + self._offset
+
+    def set(self, when: float) -> None:
+        """Jump to an absolute time; a frozen clock stays frozen there."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at = when
+            else:
+                self._offset = when - self._base.now()
+
+    def freeze(self) -> None:
+        """Stop the clock at its current time."""
+        with self._lock:
+            if self._frozen_at is None:
+                self._frozen_at = self._base.now() + self._offset
+
+    def unfreeze(self) -> None:
+        """Let the clock run again from where it stood."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - self._base.now()
+                self._frozen_at = None
+
+    def reset(self) -> None:
+        """Back to real time, running."""
+        with self._lock:
+            self._offset = 0.0
+            self._frozen_at = None

@@ -1,0 +1,1 @@
+"""Where calls come from: fixture files and the seeded generator."""

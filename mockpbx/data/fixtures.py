@@ -1,0 +1,136 @@
+"""Fixture files: accounts, domains and explicit calls as JSON, validated record by record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mockpbx.domain.accounts import Account, AccountBook
+from mockpbx.domain.calls import Call
+from mockpbx.domain.errors import DataError, InvalidRequestError
+from mockpbx.domain.records import account_from_record, call_from_record
+
+FORMAT = "mockpbx-fixtures/1"
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """A tenant: its outbound numbers and whether (and how much) traffic is generated for it."""
+
+    domain_uuid: str
+    sources: tuple[str, ...] = ()
+    generate: bool = True
+    calls_per_day: int | None = None
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    """The content of a fixture file."""
+
+    accounts: tuple[Account, ...]
+    domains: tuple[DomainSpec, ...]
+    calls: tuple[tuple[str, Call], ...] = field(default=())
+
+    def domain_specs(self) -> list[DomainSpec]:
+        """Every domain with an account or a spec; domains without a spec get the defaults."""
+        specs = {d.domain_uuid: d for d in self.domains}
+        for account in self.accounts:
+            specs.setdefault(account.domain_uuid, DomainSpec(account.domain_uuid))
+        return list(specs.values())
+
+
+@contextmanager
+def _record(path: Path, where: str) -> Iterator[None]:
+    try:
+        yield
+    except (InvalidRequestError, ValueError) as error:
+        message = error.message if isinstance(error, InvalidRequestError) else str(error)
+        raise DataError(f"{path}: {where}: {message}") from None
+
+
+def _list(document: Mapping[str, object], key: str, path: Path) -> Sequence[object]:
+    value = document.get(key, [])
+    if not isinstance(value, list):
+        raise DataError(f"{path}: {key}: must be a list")
+    return value
+
+
+def _domain(record: object) -> DomainSpec:
+    if not isinstance(record, Mapping):
+        raise ValueError("a domain must be a JSON object")
+    uuid, sources = record.get("domain_uuid"), record.get("sources", [])
+    generate, per_day = record.get("generate", True), record.get("calls_per_day")
+    if not isinstance(uuid, str) or not uuid:
+        raise ValueError("domain_uuid must be a non-empty string")
+    if not isinstance(sources, list) or not all(isinstance(s, str) and s for s in sources):
+        raise ValueError("sources must be a list of non-empty strings")
+    if not isinstance(generate, bool):
+        raise ValueError("generate must be true or false")
+    if per_day is not None and (isinstance(per_day, bool) or not isinstance(per_day, int) or per_day < 0):
+        raise ValueError("calls_per_day must be a non-negative integer")
+    return DomainSpec(uuid, tuple(sources), generate, per_day)
+
+
+def parse_fixtures(document: object, path: Path) -> Fixtures:
+    """Validate a decoded fixture document; errors name the file, the record and the problem."""
+    if not isinstance(document, dict):
+        raise DataError(f"{path}: the file must hold a JSON object with accounts, domains and calls")
+    if document.get("format", FORMAT) != FORMAT:
+        raise DataError(f"{path}: format: expected {FORMAT!r}, got {document.get('format')!r}")
+    book = AccountBook()
+    for index, record in enumerate(_list(document, "accounts", path)):
+        with _record(path, f"accounts[{index}]"):
+            book.add(account_from_record(record))
+    domains: list[DomainSpec] = []
+    for index, record in enumerate(_list(document, "domains", path)):
+        with _record(path, f"domains[{index}]"):
+            spec = _domain(record)
+            if any(d.domain_uuid == spec.domain_uuid for d in domains):
+                raise ValueError(f"domain {spec.domain_uuid} is listed twice")
+            domains.append(spec)
+    known = set(book.domains()) | {d.domain_uuid for d in domains}
+    calls: list[tuple[str, Call]] = []
+    for index, record in enumerate(_list(document, "calls", path)):
+        with _record(path, f"calls[{index}]"):
+            domain = record.get("domain_uuid") if isinstance(record, Mapping) else None
+            if not isinstance(domain, str) or domain not in known:
+                raise ValueError(f"domain_uuid must name a domain of an account or of domains, got {domain!r}")
+            calls.append((domain, call_from_record(record)))
+    return Fixtures(tuple(book), tuple(domains), tuple(calls))
+
+
+def load_fixtures(path: Path) -> Fixtures:
+    """Read and validate a fixture file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the fixture file: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: the fixture file is not UTF-8 text") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    return parse_fixtures(document, path)
+
+
+def dump_fixtures(fixtures: Fixtures, generated: Mapping[str, Sequence[Call]]) -> dict[str, object]:
+    """A fixture document holding `fixtures` plus `generated` calls, with generation turned off
+    so that loading it serves exactly these calls."""
+    from mockpbx.domain.calls import rfc3339
+
+    def call_record(domain: str, call: Call) -> dict[str, object]:
+        return {"domain_uuid": domain, "source": call.source, "destination": call.destination,
+                "start_time": rfc3339(call.start_time), "end_time": rfc3339(call.end_time),
+                "duration": call.duration, "amount": call.amount}
+
+    accounts = [{"login": a.login, "password": a.password, **{k: v for k, v in a.to_json().items()
+                                                             if k != "user_enabled"}} for a in fixtures.accounts]
+    domains = [{"domain_uuid": d.domain_uuid, "sources": list(d.sources), "generate": False}
+               for d in fixtures.domain_specs()]
+    calls = [call_record(d, c) for d, c in fixtures.calls]
+    calls += [call_record(d, c) for d, domain_calls in generated.items() for c in domain_calls]
+    return {"format": FORMAT, "accounts": accounts, "domains": domains, "calls": calls}

@@ -1,0 +1,1 @@
+"""Domain rules of the PBX billing API; nothing here knows about HTTP or Flask."""

@@ -1,0 +1,94 @@
+"""Turning plain records (from fixture files or the control API) into domain objects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+from mockpbx.domain.accounts import LEVELS, Account
+from mockpbx.domain.calls import MAX_START, Call
+from mockpbx.domain.errors import InvalidRequestError
+from mockpbx.domain.rates import amount_for
+
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})")
+MAX_DURATION = 7 * 86400
+
+
+def parse_rfc3339(name: str, value: object) -> int:
+    """An RFC 3339 time with an offset (or `Z`) and whole seconds, as Unix seconds from 1970 on."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise InvalidRequestError(f"{name} must be an RFC 3339 time with whole seconds, "
+                                  "e.g. 2021-06-01T13:02:13Z")
+    try:
+        moment = int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except (ValueError, OverflowError):
+        raise InvalidRequestError(f"{name} is not a real date and time: {value}") from None
+    if not 0 <= moment <= MAX_START:
+        raise InvalidRequestError(f"{name} must be from 1970 on")
+    return moment
+
+
+def _text(record: Mapping[str, object], name: str, *, required: bool = True, default: str = "") -> str:
+    value = record.get(name)
+    if value is None and not required:
+        return default
+    if not isinstance(value, str) or not value:
+        raise InvalidRequestError(f"{name} must be a non-empty string")
+    return value
+
+
+def _count(record: Mapping[str, object], name: str, high: int) -> int | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise InvalidRequestError(f"{name} must be an integer from 0 to {high}")
+    return value
+
+
+def call_from_record(record: object) -> Call:
+    """A call from `{source, destination, start_time, duration?, end_time?, amount?}`.
+
+    `end_time` follows from start + duration when absent (and must agree when both are
+    given); `duration` follows from end - start when absent; `amount` from the rate table.
+    """
+    if not isinstance(record, Mapping):
+        raise InvalidRequestError("a call must be a JSON object")
+    source = _text(record, "source")
+    destination = _text(record, "destination")
+    start = parse_rfc3339("start_time", record.get("start_time"))
+    duration = _count(record, "duration", MAX_DURATION)
+    if record.get("end_time") is not None:
+        end = parse_rfc3339("end_time", record.get("end_time"))
+        if end < start:
+            raise InvalidRequestError("end_time must not be before start_time")
+        if duration is None:
+            duration = end - start
+        elif duration != end - start:
+            raise InvalidRequestError(f"duration {duration} disagrees with end_time - start_time = {end - start}")
+    if duration is None:
+        raise InvalidRequestError("duration (or end_time) is required")
+    if duration > MAX_DURATION:
+        raise InvalidRequestError(f"duration must be at most {MAX_DURATION} seconds")
+    amount = _count(record, "amount", 10**12)
+    return Call(start, duration, source, destination,
+                amount_for(destination, duration) if amount is None else amount)
+
+
+def account_from_record(record: object) -> Account:
+    """An account from `{login, password, user_uuid, domain_uuid, username, api_key, level}`."""
+    if not isinstance(record, Mapping):
+        raise InvalidRequestError("an account must be a JSON object")
+    level = _text(record, "level", required=False, default="admin")
+    if level not in LEVELS:
+        raise InvalidRequestError(f"level must be one of {', '.join(LEVELS)}")
+    return Account(
+        login=_text(record, "login"),
+        password=_text(record, "password"),
+        user_uuid=_text(record, "user_uuid"),
+        domain_uuid=_text(record, "domain_uuid"),
+        username=_text(record, "username"),
+        api_key=_text(record, "api_key"),
+        level=level,
+    )

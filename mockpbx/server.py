@@ -1,0 +1,51 @@
+"""Running the app on a real socket."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import TextIO
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from mockpbx.backend import Backend
+from mockpbx.settings import Settings
+
+log = logging.getLogger("mockpbx")
+
+
+def bind(settings: Settings, backend: Backend) -> BaseWSGIServer:
+    """A threaded WSGI server bound to the settings' address (port 0 picks a free port)."""
+    from mockpbx.web.app import create_app
+    return make_server(settings.host, settings.port, create_app(backend=backend), threaded=True)
+
+
+def banner(server: BaseWSGIServer, backend: Backend) -> str:
+    """What `mockpbx serve` prints on start: the URL and the demo credentials."""
+    host = server.server_address[0]
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{server.server_port}"
+    lines = [f"mockpbx serving the TEL4VN PBX API on {url}  (contract: {url}/openapi.json)"]
+    for account in list(backend.service.accounts)[:3]:
+        lines.append(f"  demo account: username={account.login} password={account.password} "
+                     f"api_key={account.api_key} (domain {account.domain_uuid}, {account.level})")
+    lines.append(f"  time zone {backend.settings.timezone}, seed {backend.settings.seed}, "
+                 f"{backend.settings.days} days of generated calls; Ctrl-C or SIGTERM stops")
+    return "\n".join(lines)
+
+
+def run(settings: Settings, backend: Backend, out: TextIO = sys.stdout) -> None:
+    """Serve until interrupted or SIGTERM, then finish the requests in flight and return."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    server = bind(settings, backend)
+    print(banner(server, backend), file=out, flush=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        print("mockpbx stopped", file=out, flush=True)

@@ -1,0 +1,123 @@
+"""Settings, parsed once: command-line values over `MOCKPBX_*` variables over defaults."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def _int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"must be an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}, got {value}")
+        return value
+    return parse
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {text!r}")
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"is not a known IANA time zone: {text!r}") from None
+    return text
+
+
+def _path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _text(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about a mockpbx instance."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 0
+    fixtures: Path | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    token_lifetime: int = 3600
+    jwt_secret: str | None = None
+    days: int = 90
+    calls_per_day: int = 300
+    max_body_bytes: int = 1024 * 1024
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone that `start_date`/`end_date` and business hours are read in."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def secret(self) -> str:
+        """The JWT secret; without one, derived from the seed so that replicas agree."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        return hashlib.sha256(f"mockpbx-dev-secret/{self.seed}".encode()).hexdigest()
+
+    def __repr__(self) -> str:  # the secret stays out of logs
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "jwt_secret"}
+        return f"Settings({shown}, jwt_secret={'<set>' if self.jwt_secret else '<derived>'})"
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `MOCKPBX_*` variables in `env` (default: os.environ), then
+        `overrides` (e.g. command-line values; None means not given)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, parse in _PARSERS.items():
+            variable = f"MOCKPBX_{name.upper()}"
+            raw = env.get(variable)
+            if raw is not None and raw != "":
+                try:
+                    values[name] = parse(raw)
+                except ValueError as error:
+                    raise SettingsError(f"{variable} {error}") from None
+        for name, value in overrides.items():
+            if name not in _PARSERS:
+                raise SettingsError(f"unknown setting {name!r}")
+            if value is None:
+                continue
+            try:
+                values[name] = _PARSERS[name](str(value)) if not isinstance(value, Path) else value
+            except ValueError as error:
+                raise SettingsError(f"--{name.replace('_', '-')} {error}") from None
+        return cls(**values)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "host": _text,
+    "port": _int(0, 65535),
+    "seed": _int(0, 2**63 - 1),
+    "fixtures": _path,
+    "timezone": _zone,
+    "token_lifetime": _int(1, 10 * 365 * 86400),
+    "jwt_secret": _text,
+    "days": _int(0, 3650),
+    "calls_per_day": _int(0, 1_000_000),
+    "max_body_bytes": _int(1, 64 * 1024 * 1024),
+}

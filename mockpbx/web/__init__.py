@@ -1,0 +1,1 @@
+"""The HTTP layer: thin Flask handlers over the domain."""

@@ -1,0 +1,61 @@
+"""The three documented endpoints: parse, call the domain, serialise."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+
+from mockpbx.domain.errors import InvalidRequestError
+from mockpbx.domain.service import PbxService
+from mockpbx.web.responses import error_response, json_response
+
+api = Blueprint("api", __name__)
+_QUERY = ("start_date", "end_date", "source", "limit", "offset")
+
+
+def service() -> PbxService:
+    """The domain service of the current app."""
+    return current_app.extensions["mockpbx"].service  # type: ignore[no-any-return]
+
+
+def json_body() -> object:
+    """The decoded JSON body; raises InvalidRequestError if it is not JSON."""
+    raw = request.get_data(cache=True)  # over the size limit raises 413
+    if not raw.strip():
+        raise InvalidRequestError("the request body must be a JSON object")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidRequestError("the request body is not valid JSON") from None
+
+
+def _needs_json() -> Response | None:
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        return error_response(415, "Content-Type must be application/json")
+    return None
+
+
+@api.post("/v1/auth")
+def login() -> Response:
+    """Log in: the account for a username and password."""
+    return _needs_json() or json_response({"data": service().login(json_body()).to_json()})
+
+
+@api.post("/v1/auth/token")
+def token() -> Response:
+    """Exchange an api_key for a bearer token."""
+    return _needs_json() or json_response({"data": service().issue_token(json_body()).to_json()})
+
+
+@api.get("/v1/call/log")
+def call_log() -> Response:
+    """A page of the caller's domain's calls in a window."""
+    svc = service()
+    principal = svc.authorize(request.headers.get("Authorization"))
+    args = request.args
+    for name in _QUERY:
+        if len(args.getlist(name)) > 1:
+            raise InvalidRequestError(f"{name} must be given at most once")
+    return json_response(svc.list_calls(principal, args).to_json())

@@ -1,0 +1,33 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mockpbx.backend import Backend, build_backend
+from mockpbx.clock import ControllableClock
+from mockpbx.settings import Settings
+from mockpbx.web.api import api
+from mockpbx.web.errors import register_error_handlers
+from mockpbx.web.meta import meta
+
+
+def create_app(settings: Settings | None = None, *, clock: ControllableClock | None = None,
+               backend: Backend | None = None) -> Flask:
+    """A Flask app serving the mock PBX.
+
+    Example:
+        >>> app = create_app(Settings.load({}, days=0))
+        >>> app.test_client().post("/v1/auth", json={"username": "foo@test.tel4vn.com",
+        ...                                          "password": "foo123"}).status_code
+        200
+    """
+    backend = backend or build_backend(settings or Settings.load(), clock)
+    app = Flask("mockpbx")
+    app.config.update(MAX_CONTENT_LENGTH=backend.settings.max_body_bytes, PROVIDE_AUTOMATIC_OPTIONS=False)
+    app.url_map.strict_slashes = False
+    app.extensions["mockpbx"] = backend
+    app.register_blueprint(api)
+    app.register_blueprint(meta)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,50 @@
+"""The one place where errors become HTTP statuses and JSON bodies: never HTML, never a 500 page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from mockpbx.domain.errors import AuthenticationError, DomainError, InvalidRequestError
+from mockpbx.web.responses import error_response
+
+log = logging.getLogger("mockpbx")
+
+_STATUS = {InvalidRequestError: 400, AuthenticationError: 401}
+
+
+def _domain_error(error: DomainError) -> Response:
+    status = _STATUS.get(type(error), 400)
+    headers = None
+    if status == 401 and request.path == "/v1/call/log":
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return error_response(status, error.message, headers)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    if isinstance(error, NotFound):
+        message = f"not found: {request.path}"
+    elif isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(m for m in (error.valid_methods or []) if m != "OPTIONS"))
+        message = f"method {request.method} not allowed on {request.path}; allowed: {allowed}"
+    elif isinstance(error, RequestEntityTooLarge):
+        message = f"request body is larger than {request.max_content_length} bytes"
+    else:
+        message = (error.description or error.name).strip()
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return error_response(status, message, headers)
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return error_response(500, "internal error in mockpbx; please report it")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors and HTTP errors to JSON responses."""
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

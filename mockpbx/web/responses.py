@@ -1,0 +1,20 @@
+"""JSON responses, built directly (the hot path avoids jsonify's extra work)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response
+
+JSON = "application/json"
+
+
+def json_response(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A compact JSON response."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status=status, headers=headers, content_type=JSON)
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The API's error body: `{"error": message}`."""
+    return json_response({"error": message}, status, headers)
