@@ -1,0 +1,1 @@
+"""Conformance: the business rules of the contract as checks, shared by the tests and `mockpbx verify`."""

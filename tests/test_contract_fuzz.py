@@ -1,0 +1,49 @@
+"""Schemathesis drives the contract against the app in-process: built-in checks plus the
+business rules (31-day window, paging), with a login -> token auth provider."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings as hsettings
+
+from mockpbx.clock import ControllableClock
+from mockpbx.conformance.hooks import Credentials, install_auth, install_window_steering
+from mockpbx.resources import contract_path
+from mockpbx.settings import Settings
+from mockpbx.web.app import create_app
+
+from tests.conftest import DEMO, NOW
+
+CONFIG = schemathesis.Config.from_dict({
+    "generation": {"max-examples": 150, "database": "none"},
+    "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401"]}},
+})
+
+APP = create_app(Settings.load({}, days=40, calls_per_day=120, seed=3),
+                 clock=ControllableClock(start=NOW, frozen=True))
+schema = schemathesis.openapi.from_path(contract_path(), config=CONFIG)
+schema.app = APP
+install_auth(schema, Credentials(**DEMO))
+install_window_steering(schema, anchor=datetime(2026, 11, 27, 12, 0, 0))
+
+
+@schema.parametrize()
+@hsettings(suppress_health_check=list(HealthCheck), deadline=None)
+def test_operation_conforms(case: Any) -> None:
+    case.call_and_validate()
+
+
+class APIWorkflow(schema.as_state_machine()):  # type: ignore[misc]
+    """Stateful: login -> getToken -> listCalls through the contract's links."""
+
+    def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+        case.validate_response(response)
+
+
+APIWorkflow.TestCase.settings = hsettings(max_examples=25, stateful_step_count=6, deadline=None,
+                                           suppress_health_check=list(HealthCheck))
+TestAPIWorkflow = APIWorkflow.TestCase
