@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import jwt
@@ -12,6 +13,11 @@ from mockpbx.domain.errors import AuthenticationError
 
 ALGORITHM = "HS256"
 ISSUER = "mockpbx"
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key for a secret: a 32-byte digest, so short secrets still make full-length keys."""
+    return hashlib.sha256(b"mockpbx-jwt/" + secret.encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class TokenIssuer:
             raise ValueError("the JWT secret must not be empty")
         if lifetime <= 0:
             raise ValueError("the token lifetime must be positive")
-        self._key = secret.encode()
+        self._key = signing_key(secret)
         self.lifetime = lifetime
         self._clock = clock
 
