@@ -1,47 +1,52 @@
-"""Assembles a mock PBX from settings: fixtures, generated traffic, tokens, clock."""
+"""Assembles a mock PBX from settings, and keeps it in step with the control state."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from mockpbx.clock import ControllableClock
+from mockpbx.control.state import ControlStore, MemoryStore, Mutation
 from mockpbx.data.fixtures import Fixtures, load_fixtures
 from mockpbx.data.generator import RollingTraffic, TrafficProfile, domain_sources
 from mockpbx.data.randomness import RandomSource
-from mockpbx.domain.accounts import AccountBook
+from mockpbx.domain.accounts import Account, AccountBook
 from mockpbx.domain.calllog import CallLog
 from mockpbx.domain.calls import Call
+from mockpbx.domain.errors import ConflictError, InvalidRequestError
+from mockpbx.domain.records import account_from_record, call_from_record
 from mockpbx.domain.service import PbxService
 from mockpbx.domain.tokens import TokenIssuer
 from mockpbx.resources import default_fixtures_path
 from mockpbx.settings import Settings
 
-
-@dataclass
-class Backend:
-    """Everything a running mock holds."""
-
-    settings: Settings
-    clock: ControllableClock
-    fixtures: Fixtures
-    service: PbxService
+Traffic = dict[str, RollingTraffic | None]
 
 
-def build_call_log(settings: Settings, fixtures: Fixtures, clock: ControllableClock) -> CallLog:
-    """The call log: each domain's explicit calls and, where enabled, its generated traffic."""
+def build_traffic(settings: Settings, fixtures: Fixtures, now: float) -> Traffic:
+    """Each domain's generated traffic (None where generation is off), generated for `now`."""
     randomness = RandomSource(settings.seed)
-    log = CallLog(clock)
-    now = clock.now()
+    traffic: Traffic = {}
     for spec in fixtures.domain_specs():
         per_day = settings.calls_per_day if spec.calls_per_day is None else spec.calls_per_day
-        traffic = None
+        traffic[spec.domain_uuid] = None
         if spec.generate and settings.days > 0 and per_day > 0:
             sources = spec.sources or tuple(domain_sources(randomness, spec.domain_uuid))
-            traffic = RollingTraffic(randomness, spec.domain_uuid, sources, TrafficProfile(per_day),
+            rolling = RollingTraffic(randomness, spec.domain_uuid, sources, TrafficProfile(per_day),
                                      settings.zone, settings.days)
-            traffic.table_covering(now)  # generate now, not on the first request
-        log.add_domain(spec.domain_uuid, traffic)
+            rolling.table_covering(now)  # generate now, not on the first request
+            traffic[spec.domain_uuid] = rolling
+    return traffic
+
+
+def build_call_log(clock: ControllableClock, fixtures: Fixtures, traffic: Traffic) -> CallLog:
+    """A call log of the fixtures' explicit calls beside the generated traffic."""
+    log = CallLog(clock)
+    for domain, rolling in traffic.items():
+        log.add_domain(domain, rolling)
     explicit: dict[str, list[Call]] = defaultdict(list)
     for domain, call in fixtures.calls:
         explicit[domain].append(call)
@@ -50,14 +55,114 @@ def build_call_log(settings: Settings, fixtures: Fixtures, clock: ControllableCl
     return log
 
 
-def build_backend(settings: Settings, clock: ControllableClock | None = None) -> Backend:
+@dataclass
+class Backend:
+    """Everything a running mock holds: start-up data, the service, and the control state."""
+
+    settings: Settings
+    clock: ControllableClock
+    fixtures: Fixtures
+    traffic: Traffic
+    store: ControlStore
+    service: PbxService = field(init=False)
+    _tokens: TokenIssuer = field(init=False)
+    _seen: tuple[int, int] = field(init=False, default=(0, 0))
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._tokens = TokenIssuer(self.settings.secret, self.settings.token_lifetime, self.clock)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.service = PbxService(AccountBook(self.fixtures.accounts), self._tokens,
+                                  build_call_log(self.clock, self.fixtures, self.traffic), self.settings.zone)
+
+    def sync(self) -> PbxService:
+        """Apply the control changes this process has not seen yet; return the current service."""
+        if self.store.version() != self._seen:
+            with self._lock:
+                generation, mutations = self.store.mutations_since(*self._seen)
+                if generation != self._seen[0]:
+                    self._rebuild()
+                    self._seen = (generation, 0)
+                for mutation in mutations:
+                    self._apply(mutation)
+                self._seen = (generation, self._seen[1] + len(mutations))
+        return self.service
+
+    def _apply(self, mutation: Mutation) -> None:
+        if mutation["type"] == "account":
+            self.service.accounts.add(Account(**mutation["account"]))
+        elif mutation["type"] == "calls":
+            self.service.calls.add_calls(mutation["domain_uuid"], (Call(*c) for c in mutation["calls"]))
+
+    def add_account(self, record: object) -> Account:
+        """Validate and add an account (control API); unset ids are generated."""
+        def validate() -> Mutation:
+            account = account_from_record(_account_defaults(record, self.store.version()))
+            probe = AccountBook(self.sync().accounts)
+            try:
+                probe.add(account)
+            except ValueError as error:
+                raise ConflictError(str(error)) from None
+            return {"type": "account", "account": {**account.__dict__}}
+        mutation = self.store.record(validate)
+        self.sync()
+        return Account(**mutation["account"])
+
+    def add_calls(self, record: object) -> tuple[str, int]:
+        """Validate and add calls to a domain (control API); returns (domain, how many)."""
+        def validate() -> Mutation:
+            if not isinstance(record, Mapping):
+                raise InvalidRequestError("the request body must be a JSON object")
+            domain = self._domain_of(record)
+            calls = record.get("calls")
+            if not isinstance(calls, list) or not calls:
+                raise InvalidRequestError("calls must be a non-empty list of calls")
+            parsed = []
+            for index, call in enumerate(calls):
+                try:
+                    parsed.append(call_from_record(call))
+                except InvalidRequestError as error:
+                    raise InvalidRequestError(f"calls[{index}]: {error.message}") from None
+            rows = [[c.start_time, c.duration, c.source, c.destination, c.amount] for c in parsed]
+            return {"type": "calls", "domain_uuid": domain, "calls": rows}
+        mutation = self.store.record(validate)
+        self.sync()
+        return mutation["domain_uuid"], len(mutation["calls"])
+
+    def _domain_of(self, record: Mapping[str, object]) -> str:
+        domain, login = record.get("domain_uuid"), record.get("username")
+        if ("domain_uuid" in record) == ("username" in record):
+            raise InvalidRequestError("give exactly one of domain_uuid and username")
+        service = self.sync()
+        if "username" in record:
+            account = next((a for a in service.accounts if a.login == login), None)
+            if account is None:
+                raise InvalidRequestError(f"username: no account logs in as {login!r}")
+            return account.domain_uuid
+        known = {a.domain_uuid for a in service.accounts} | set(service.calls.domains())
+        if not isinstance(domain, str) or domain not in known:
+            raise InvalidRequestError("domain_uuid: no account or data in that domain")
+        return domain
+
+
+def _account_defaults(record: object, version: tuple[int, int]) -> object:
+    """Fill in a control-API account: ids from a seeded counter, level `user`."""
+    if not isinstance(record, Mapping):
+        return record
+    login = record.get("login")
+    seed = f"{version[0]}/{version[1]}/{login}"
+    made = {name: str(uuid.uuid5(uuid.NAMESPACE_URL, f"mockpbx/{name}/{seed}"))
+            for name in ("user_uuid", "domain_uuid", "api_key")}
+    username = login.split("@", 1)[0] if isinstance(login, str) and login else None
+    return {**made, "username": username, "level": "user", **record}
+
+
+def build_backend(settings: Settings, clock: ControllableClock | None = None,
+                  store: ControlStore | None = None) -> Backend:
     """A fully loaded mock; raises DataError for a bad fixture file."""
     clock = clock or ControllableClock()
     fixtures = load_fixtures(settings.fixtures or default_fixtures_path())
-    service = PbxService(
-        accounts=AccountBook(fixtures.accounts),
-        tokens=TokenIssuer(settings.secret, settings.token_lifetime, clock),
-        calls=build_call_log(settings, fixtures, clock),
-        zone=settings.zone,
-    )
-    return Backend(settings, clock, fixtures, service)
+    traffic = build_traffic(settings, fixtures, clock.now())
+    return Backend(settings, clock, fixtures, traffic, store or MemoryStore(clock, settings.journal_size))

@@ -59,6 +59,10 @@ def main() -> None:
 @click.option("--token-lifetime", type=int, help="Token lifetime in seconds. [env MOCKPBX_TOKEN_LIFETIME; default 3600]")
 @click.option("--jwt-secret", help="Secret that signs tokens; replicas that share it accept each "
                                    "other's tokens. [env MOCKPBX_JWT_SECRET; default derived from the seed]")
+@click.option("--control/--no-control", default=None,
+              help="The /_mock control API (on by default). [env MOCKPBX_CONTROL]")
+@click.option("--control-token", help="Require this bearer token on /_mock requests. [env MOCKPBX_CONTROL_TOKEN]")
+@click.option("--journal-size", type=int, help="Requests kept in the journal. [env MOCKPBX_JOURNAL_SIZE; default 1000]")
 def serve(**values: Any) -> None:
     """Run the mock PBX."""
     from mockpbx.server import run

@@ -28,6 +28,11 @@ def contract_path() -> Path:
     return _folder("contracts") / CONTRACT_NAME
 
 
+def control_contract_path() -> Path:
+    """The control API's contract, `contracts/mock-control.yaml`."""
+    return _folder("contracts") / "mock-control.yaml"
+
+
 def default_fixtures_path() -> Path:
     """The default fixture file, `fixtures/default.json`."""
     return _folder("fixtures") / DEFAULT_FIXTURES_NAME

@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import TextIO
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockpbx.backend import Backend
 from mockpbx.settings import Settings
@@ -16,10 +16,16 @@ from mockpbx.settings import Settings
 log = logging.getLogger("mockpbx")
 
 
-def bind(settings: Settings, backend: Backend) -> BaseWSGIServer:
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: object, **kwargs: object) -> None:  # the journal has the requests
+        pass
+
+
+def bind(settings: Settings, backend: Backend, *, quiet: bool = False) -> BaseWSGIServer:
     """A threaded WSGI server bound to the settings' address (port 0 picks a free port)."""
     from mockpbx.web.app import create_app
-    return make_server(settings.host, settings.port, create_app(backend=backend), threaded=True)
+    return make_server(settings.host, settings.port, create_app(backend=backend), threaded=True,
+                       request_handler=_QuietHandler if quiet else WSGIRequestHandler)
 
 
 def banner(server: BaseWSGIServer, backend: Backend) -> str:
@@ -39,9 +45,9 @@ def run(settings: Settings, backend: Backend, out: TextIO = sys.stdout) -> None:
     """Serve until interrupted or SIGTERM, then finish the requests in flight and return."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     server = bind(settings, backend)
-    print(banner(server, backend), file=out, flush=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
+    print(banner(server, backend), file=out, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

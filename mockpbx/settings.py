@@ -66,6 +66,9 @@ class Settings:
     days: int = 90
     calls_per_day: int = 300
     max_body_bytes: int = 1024 * 1024
+    control: bool = True
+    control_token: str | None = None
+    journal_size: int = 1000
 
     @property
     def zone(self) -> ZoneInfo:
@@ -80,8 +83,10 @@ class Settings:
         return hashlib.sha256(f"mockpbx-dev-secret/{self.seed}".encode()).hexdigest()
 
     def __repr__(self) -> str:  # the secret stays out of logs
-        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "jwt_secret"}
-        return f"Settings({shown}, jwt_secret={'<set>' if self.jwt_secret else '<derived>'})"
+        hidden = ("jwt_secret", "control_token")
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
+        return (f"Settings({shown}, jwt_secret={'<set>' if self.jwt_secret else '<derived>'}, "
+                f"control_token={'<set>' if self.control_token else None})")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -103,7 +108,7 @@ class Settings:
             if value is None:
                 continue
             try:
-                values[name] = _PARSERS[name](str(value)) if not isinstance(value, Path) else value
+                values[name] = value if isinstance(value, (Path, bool)) else _PARSERS[name](str(value))
             except ValueError as error:
                 raise SettingsError(f"--{name.replace('_', '-')} {error}") from None
         return cls(**values)
@@ -120,4 +125,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "days": _int(0, 3650),
     "calls_per_day": _int(0, 1_000_000),
     "max_body_bytes": _int(1, 64 * 1024 * 1024),
+    "control": _bool,
+    "control_token": _text,
+    "journal_size": _int(1, 1_000_000),
 }

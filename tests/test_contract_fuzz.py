@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings as hsettings
 
 from mockpbx.clock import ControllableClock
 from mockpbx.conformance.hooks import Credentials, install_auth, install_window_steering
-from mockpbx.resources import contract_path
+from mockpbx.resources import contract_path, control_contract_path
 from mockpbx.settings import Settings
 from mockpbx.web.app import create_app
 
@@ -47,3 +47,21 @@ class APIWorkflow(schema.as_state_machine()):  # type: ignore[misc]
 APIWorkflow.TestCase.settings = hsettings(max_examples=25, stateful_step_count=6, deadline=None,
                                            suppress_health_check=list(HealthCheck))
 TestAPIWorkflow = APIWorkflow.TestCase
+
+
+# The control API has its own contract and its own app: its fuzzing moves the clock, adds
+# accounts and faults, which must not disturb the checks above.
+CONTROL_CONFIG = schemathesis.Config.from_dict({
+    "generation": {"max-examples": 40, "database": "none"},
+    "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404", "409"]}},
+})
+CONTROL_APP = create_app(Settings.load({}, days=2, calls_per_day=20, seed=3),
+                         clock=ControllableClock(start=NOW, frozen=True))
+control_schema = schemathesis.openapi.from_path(control_contract_path(), config=CONTROL_CONFIG)
+control_schema.app = CONTROL_APP
+
+
+@control_schema.parametrize()
+@hsettings(suppress_health_check=list(HealthCheck), deadline=None)
+def test_control_operation_conforms(case: Any) -> None:
+    case.call_and_validate()

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from mockpbx.domain import window
-from mockpbx.resources import contract_path, load_contract
+from mockpbx.resources import contract_path, control_contract_path, load_contract
 
 from tests.contract import assert_conforms
 
@@ -54,7 +54,9 @@ def test_the_served_contract_is_the_file(client: FlaskClient) -> None:
 def test_routes_are_exactly_the_contracts_operations(app: Flask) -> None:
     served = {(rule.rule, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods or () if method not in ("HEAD", "OPTIONS")}
-    declared = {(path, method.upper()) for path, item in load_contract()["paths"].items() for method in item}
+    declared = {(path.replace("{fault_id}", "<int:fault_id>"), method.upper())
+                for document in (load_contract(), load_contract(control_contract_path()))
+                for path, item in document["paths"].items() for method in item}
     assert served == declared
 
 

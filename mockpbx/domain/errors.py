@@ -19,5 +19,9 @@ class AuthenticationError(DomainError):
     """Wrong credentials, an unknown api_key, or a bad or expired token (HTTP 401)."""
 
 
+class ConflictError(DomainError):
+    """A record that clashes with an existing one, e.g. a login taken (HTTP 409)."""
+
+
 class DataError(Exception):
     """A fixture file or record that cannot be loaded; names the file, the record and the problem."""

@@ -30,18 +30,18 @@ def parse_rfc3339(name: str, value: object) -> int:
 
 
 def _text(record: Mapping[str, object], name: str, *, required: bool = True, default: str = "") -> str:
-    value = record.get(name)
-    if value is None and not required:
+    if name not in record and not required:
         return default
+    value = record.get(name)
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(f"{name} must be a non-empty string")
     return value
 
 
 def _count(record: Mapping[str, object], name: str, high: int) -> int | None:
-    value = record.get(name)
-    if value is None:
+    if name not in record:
         return None
+    value = record[name]
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
         raise InvalidRequestError(f"{name} must be an integer from 0 to {high}")
     return value
@@ -59,8 +59,8 @@ def call_from_record(record: object) -> Call:
     destination = _text(record, "destination")
     start = parse_rfc3339("start_time", record.get("start_time"))
     duration = _count(record, "duration", MAX_DURATION)
-    if record.get("end_time") is not None:
-        end = parse_rfc3339("end_time", record.get("end_time"))
+    if "end_time" in record:
+        end = parse_rfc3339("end_time", record["end_time"])
         if end < start:
             raise InvalidRequestError("end_time must not be before start_time")
         if duration is None:

@@ -16,7 +16,7 @@ _QUERY = ("start_date", "end_date", "source", "limit", "offset")
 
 def service() -> PbxService:
     """The domain service of the current app."""
-    return current_app.extensions["mockpbx"].service  # type: ignore[no-any-return]
+    return current_app.extensions["mockpbx"].sync()  # type: ignore[no-any-return]
 
 
 def json_body() -> object:
@@ -30,7 +30,8 @@ def json_body() -> object:
         raise InvalidRequestError("the request body is not valid JSON") from None
 
 
-def _needs_json() -> Response | None:
+def needs_json() -> Response | None:
+    """A 415 response unless the request body is sent as JSON."""
     mimetype = request.mimetype
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         return error_response(415, "Content-Type must be application/json")
@@ -40,13 +41,13 @@ def _needs_json() -> Response | None:
 @api.post("/v1/auth")
 def login() -> Response:
     """Log in: the account for a username and password."""
-    return _needs_json() or json_response({"data": service().login(json_body()).to_json()})
+    return needs_json() or json_response({"data": service().login(json_body()).to_json()})
 
 
 @api.post("/v1/auth/token")
 def token() -> Response:
     """Exchange an api_key for a bearer token."""
-    return _needs_json() or json_response({"data": service().issue_token(json_body()).to_json()})
+    return needs_json() or json_response({"data": service().issue_token(json_body()).to_json()})
 
 
 @api.get("/v1/call/log")

@@ -8,6 +8,8 @@ from mockpbx.backend import Backend, build_backend
 from mockpbx.clock import ControllableClock
 from mockpbx.settings import Settings
 from mockpbx.web.api import api
+from mockpbx.web.control import control
+from mockpbx.web.hooks import install_request_hooks
 from mockpbx.web.errors import register_error_handlers
 from mockpbx.web.meta import meta
 
@@ -29,5 +31,8 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
     app.extensions["mockpbx"] = backend
     app.register_blueprint(api)
     app.register_blueprint(meta)
+    if backend.settings.control:
+        app.register_blueprint(control)
+    install_request_hooks(app)
     register_error_handlers(app)
     return app

@@ -7,12 +7,12 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from mockpbx.domain.errors import AuthenticationError, DomainError, InvalidRequestError
+from mockpbx.domain.errors import AuthenticationError, ConflictError, DomainError, InvalidRequestError
 from mockpbx.web.responses import error_response
 
 log = logging.getLogger("mockpbx")
 
-_STATUS = {InvalidRequestError: 400, AuthenticationError: 401}
+_STATUS = {InvalidRequestError: 400, AuthenticationError: 401, ConflictError: 409}
 
 
 def _domain_error(error: DomainError) -> Response:

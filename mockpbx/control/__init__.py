@@ -1,0 +1,1 @@
+"""Test-double controls: the clock, added data, injected faults and the request journal."""

@@ -1,0 +1,90 @@
+"""Injected faults: make matching requests fail the way a real host fails."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+from mockpbx.domain.errors import InvalidRequestError
+
+KINDS = ("error", "delay", "drop", "malformed")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")  # what every server can send: printable ASCII
+MAX_DELAY_MS = 60_000
+_METHODS = ("*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A rule: requests matching `method` and `path` get this fault, `times` times (None: until cleared).
+
+    Kinds: `error` answers `status` with `body` and `headers` (after `delay_ms`); `delay` waits
+    `delay_ms` then answers normally; `drop` closes the connection without an answer;
+    `malformed` answers normally but with the JSON body cut in half. Control paths
+    (/_mock/...) are never affected.
+    """
+
+    id: int
+    method: str
+    path: str
+    kind: str = "error"
+    status: int | None = None
+    body: object = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_ms: int = 0
+    times: int | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether this rule applies to a request."""
+        if self.method not in ("*", method):
+            return False
+        return path == self.path or (self.path.endswith("*") and path.startswith(self.path[:-1]))
+
+    def to_json(self) -> dict[str, object]:
+        """The rule as the control API shows it."""
+        return asdict(self)
+
+
+def _field(record: Mapping[str, object], name: str, kind: type | tuple[type, ...], default: object) -> object:
+    if name not in record:
+        return default
+    value = record[name]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise InvalidRequestError(f"{name} has the wrong type")
+    return value
+
+
+def fault_from_record(record: object, fault_id: int) -> Fault:
+    """Validate a fault request; errors name the field."""
+    if not isinstance(record, Mapping):
+        raise InvalidRequestError("the request body must be a JSON object")
+    method = _field(record, "method", str, "*")
+    path = _field(record, "path", str, None)
+    kind = _field(record, "kind", str, None)
+    status = _field(record, "status", int, None)
+    headers = _field(record, "headers", dict, {})
+    delay = _field(record, "delay_ms", int, 0)
+    times = _field(record, "times", int, None)
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        raise InvalidRequestError(f"method must be one of {', '.join(_METHODS)}")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise InvalidRequestError("path must be a path starting with /")
+    kind = kind or ("delay" if status is None and delay else "error")
+    if kind not in KINDS:
+        raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}")
+    if status is not None and not 100 <= status <= 599:  # type: ignore[operator]
+        raise InvalidRequestError("status must be an HTTP status from 100 to 599")
+    if not 0 <= delay <= MAX_DELAY_MS:  # type: ignore[operator]
+        raise InvalidRequestError(f"delay_ms must be from 0 to {MAX_DELAY_MS}")
+    if times is not None and times < 1:  # type: ignore[operator]
+        raise InvalidRequestError("times must be at least 1 (omit it for until cleared)")
+    assert isinstance(headers, dict)
+    if not all(isinstance(v, str) and _HEADER_NAME.fullmatch(k) and _HEADER_VALUE.fullmatch(v)
+               for k, v in headers.items()):
+        raise InvalidRequestError("headers must map header names to strings (one line each)")
+    body = record.get("body")
+    if body is not None:
+        json.dumps(body)
+    return Fault(fault_id, method.upper(), path, kind, status, body, dict(headers), delay, times)  # type: ignore[arg-type]

@@ -1,0 +1,160 @@
+"""The mutable state of a running mock, kept apart from the data built at start-up.
+
+Everything a control request changes lives here, as plain JSON-able records: the clock,
+the accounts and calls added since the last reset (an ordered log of mutations), the
+faults and the journal. A worker applies the mutations it has not seen yet before each
+request (see `Backend.sync`), so a store shared between processes (same interface, other
+storage) makes several workers behave as one server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from mockpbx.clock import ControllableClock
+from mockpbx.control.faults import Fault, fault_from_record
+
+Mutation = dict[str, Any]
+
+
+class ControlStore(Protocol):
+    """What the app needs from the control state; implementations may be shared across processes."""
+
+    clock: ControllableClock
+
+    def version(self) -> tuple[int, int]:
+        """(reset generation, number of mutations since it)."""
+
+    def mutations_since(self, generation: int, applied: int) -> tuple[int, list[Mutation]]:
+        """The current generation and the mutations after the first `applied` of it."""
+
+    def record(self, validate: Callable[[], Mutation]) -> Mutation:
+        """Append the mutation that `validate()` returns, atomically with its validation."""
+
+    def reset(self) -> None:
+        """Back to the start-up state: no mutations, faults or journal; the clock back to start."""
+
+    def add_fault(self, record: object) -> Fault: ...
+    def faults(self) -> list[Fault]: ...
+    def clear_faults(self, fault_id: int | None = None) -> int: ...
+    def take_fault(self, method: str, path: str) -> Fault | None: ...
+    def log(self, entry: dict[str, Any]) -> None: ...
+    def requests(self) -> list[dict[str, Any]]: ...
+    def clear_requests(self) -> None: ...
+
+
+class MemoryStore:
+    """The control state of one process (any number of threads)."""
+
+    def __init__(self, clock: ControllableClock, journal_size: int = 1000) -> None:
+        self.clock = clock
+        self._initial_clock = (clock.now(), clock.frozen)
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._mutations: list[Mutation] = []
+        self._faults: list[Fault] = []
+        self._remaining: dict[int, int | None] = {}
+        self._fault_ids = itertools.count(1)
+        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
+        self._entry_ids = itertools.count(1)
+
+    def version(self) -> tuple[int, int]:
+        """(reset generation, number of mutations since it)."""
+        return self._generation, len(self._mutations)
+
+    def mutations_since(self, generation: int, applied: int) -> tuple[int, list[Mutation]]:
+        """The current generation and its mutations after the first `applied`."""
+        with self._lock:
+            start = applied if generation == self._generation else 0
+            return self._generation, self._mutations[start:]
+
+    def record(self, validate: Callable[[], Mutation]) -> Mutation:
+        """Validate and append under one lock, so concurrent changes cannot both pass validation."""
+        with self._lock:
+            mutation = validate()
+            self._mutations.append(mutation)
+            return mutation
+
+    def reset(self) -> None:
+        """Back to the start-up state."""
+        with self._lock:
+            self._generation += 1
+            self._mutations = []
+            self._faults, self._remaining = [], {}
+            self._journal.clear()
+            start, frozen = self._initial_clock
+            self.clock.reset()
+            if frozen:
+                self.clock.set(start)
+                self.clock.freeze()
+
+    def add_fault(self, record: object) -> Fault:
+        """Validate and add a fault rule."""
+        with self._lock:
+            fault = fault_from_record(record, next(self._fault_ids))
+            self._faults.append(fault)
+            self._remaining[fault.id] = fault.times
+            return fault
+
+    def faults(self) -> list[Fault]:
+        """The active fault rules, with what remains of their `times`."""
+        with self._lock:
+            return [_with_times(f, self._remaining[f.id]) for f in self._faults]
+
+    def clear_faults(self, fault_id: int | None = None) -> int:
+        """Remove one rule (or all); returns how many were removed."""
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if fault_id is not None and f.id != fault_id]
+            return before - len(self._faults)
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The first rule matching a request, counting one use of it."""
+        if not self._faults:  # the common case, without the lock
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    left = self._remaining[fault.id]
+                    if left is not None:
+                        self._remaining[fault.id] = left - 1
+                        if left == 1:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def log(self, entry: dict[str, Any]) -> None:
+        """Append a journal entry (the oldest fall off past the bound)."""
+        with self._lock:
+            entry["id"] = next(self._entry_ids)
+            self._journal.append(entry)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The journal, oldest first."""
+        with self._lock:
+            return list(self._journal)
+
+    def clear_requests(self) -> None:
+        """Empty the journal."""
+        with self._lock:
+            self._journal.clear()
+
+
+def _with_times(fault: Fault, left: int | None) -> Fault:
+    from dataclasses import replace
+    return replace(fault, times=left)
+
+
+def filter_requests(entries: list[dict[str, Any]], query: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Journal entries matching `method` and `path` (exact, or a prefix ending in `*`)."""
+    method, path = query.get("method"), query.get("path")
+    if method:
+        entries = [e for e in entries if e["method"] == method.upper()]
+    if path:
+        prefix = path[:-1] if path.endswith("*") else None
+        entries = [e for e in entries if (e["path"].startswith(prefix) if prefix is not None else e["path"] == path)]
+    return entries

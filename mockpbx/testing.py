@@ -1,0 +1,213 @@
+"""A Python API for tests: run a real mockpbx on loopback, or drive one that runs elsewhere.
+
+Example:
+    >>> from mockpbx.testing import MockPBX
+    >>> with MockPBX(days=1, calls_per_day=10) as pbx:
+    ...     token = pbx.token()
+    ...     pbx.advance_clock(3600)   # the token has now expired
+    ...     pbx.call_log("2021-06-01 00:00:00", "2021-06-02 00:00:00", token=token).status
+    401
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+DEMO_LOGIN, DEMO_PASSWORD = "foo@test.tel4vn.com", "foo123"
+DEMO_API_KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"
+DEMO_DOMAIN = "dddddddd-1111-2222-3333-eeeeeeee"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer: status, headers and the decoded JSON body (None if not JSON)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+
+class MockPBX:
+    """A mockpbx server for tests: started here in a thread, or reached at `url`.
+
+    Settings are those of `mockpbx serve` (e.g. `seed=1, days=30, token_lifetime=60`).
+    """
+
+    def __init__(self, url: str | None = None, *, control_token: str | None = None, **settings: Any) -> None:
+        self._given_url = url.rstrip("/") if url else None
+        self._settings = settings
+        self._control_token = control_token or settings.get("control_token")
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.url = self._given_url or ""
+
+    # -- life cycle --------------------------------------------------------------------------
+    def start(self) -> MockPBX:
+        """Start the server (on 127.0.0.1, a free port) unless a URL was given."""
+        if self._given_url is None and self._server is None:
+            from mockpbx.backend import build_backend
+            from mockpbx.server import bind
+            from mockpbx.settings import Settings
+            token = {"control_token": self._control_token} if self._control_token else {}
+            settings = Settings.load({}, **{"host": "127.0.0.1", "port": 0, **self._settings, **token})
+            self._server = bind(settings, build_backend(settings), quiet=True)
+            self.url = f"http://127.0.0.1:{self._server.server_port}"
+            self._thread = threading.Thread(target=self._server.serve_forever, name="mockpbx", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop a server started here."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> MockPBX:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- HTTP --------------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, json_body: Any = None, query: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None, timeout: float = 10) -> Reply:
+        """Send one request to the server and return its answer (any status)."""
+        url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = None if json_body is None else json.dumps(json_body).encode()
+        all_headers = {**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})}
+        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return Reply(response.status, dict(response.headers), _decode(response.read()))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, dict(error.headers), _decode(error.read()))
+
+    def _control(self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._control_token}"} if self._control_token else {}
+        reply = self.request(method, "/_mock" + path, json_body=body, query=query, headers=headers)
+        if reply.status >= 400:
+            raise MockControlError(f"{method} /_mock{path} answered {reply.status}: {reply.body}")
+        return reply.body
+
+    # -- the API -----------------------------------------------------------------------------
+    @property
+    def account(self) -> dict[str, str]:
+        """The demo account's credentials."""
+        return {"username": DEMO_LOGIN, "password": DEMO_PASSWORD, "api_key": DEMO_API_KEY,
+                "domain_uuid": DEMO_DOMAIN}
+
+    def login(self, username: str = DEMO_LOGIN, password: str = DEMO_PASSWORD) -> dict[str, str]:
+        """POST /v1/auth; returns the account data."""
+        reply = self.request("POST", "/v1/auth", json_body={"username": username, "password": password})
+        if reply.status != 200:
+            raise MockControlError(f"login answered {reply.status}: {reply.body}")
+        return reply.body["data"]  # type: ignore[no-any-return]
+
+    def token(self, api_key: str = DEMO_API_KEY) -> str:
+        """POST /v1/auth/token; returns the bearer token."""
+        reply = self.request("POST", "/v1/auth/token", json_body={"api_key": api_key})
+        if reply.status != 200:
+            raise MockControlError(f"token answered {reply.status}: {reply.body}")
+        return reply.body["data"]["token"]  # type: ignore[no-any-return]
+
+    def call_log(self, start_date: str, end_date: str, *, token: str | None = None, **query: Any) -> Reply:
+        """GET /v1/call/log with a token (a fresh demo token by default)."""
+        token = token or self.token()
+        return self.request("GET", "/v1/call/log", query={"start_date": start_date, "end_date": end_date, **query},
+                            headers={"Authorization": f"Bearer {token}"})
+
+    # -- controls ----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the start-up state."""
+        self._control("POST", "/reset", {})
+
+    def now(self) -> datetime:
+        """The mock's clock."""
+        return datetime.fromisoformat(self._control("GET", "/clock")["now"].replace("Z", "+00:00"))
+
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the mock's clock forward (negative: back)."""
+        return _when(self._control("POST", "/clock", {"advance_seconds": seconds}))
+
+    def set_clock(self, when: datetime | str, *, frozen: bool | None = None) -> datetime:
+        """Jump to a time (an aware datetime or RFC 3339 text), optionally freezing the clock."""
+        text = when if isinstance(when, str) else when.isoformat(timespec="seconds").replace("+00:00", "Z")
+        body: dict[str, Any] = {"now": text}
+        if frozen is not None:
+            body["frozen"] = frozen
+        return _when(self._control("POST", "/clock", body))
+
+    def freeze_clock(self, frozen: bool = True) -> datetime:
+        """Stop (or restart) the mock's clock."""
+        return _when(self._control("POST", "/clock", {"frozen": frozen}))
+
+    def add_account(self, login: str, password: str, **fields: str) -> dict[str, str]:
+        """Add an account (domain_uuid, level, api_key ... optional); returns it with its api_key."""
+        return self._control("POST", "/accounts", {"login": login, "password": password, **fields})["data"]  # type: ignore[no-any-return]
+
+    def add_calls(self, calls: Sequence[Mapping[str, Any]], *, domain_uuid: str | None = None,
+                  username: str | None = None) -> int:
+        """Add calls to a domain (the demo domain by default); returns how many were added."""
+        target = {"username": username} if username else {"domain_uuid": domain_uuid or DEMO_DOMAIN}
+        return int(self._control("POST", "/calls", {**target, "calls": list(calls)})["added"])
+
+    def add_fault(self, method: str, path: str, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule (status, body, headers, delay_ms, times, kind)."""
+        return self._control("POST", "/faults", {"method": method, "path": path, **rule})["data"]  # type: ignore[no-any-return]
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self._control("DELETE", "/faults")
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        """The journal (oldest first), optionally filtered."""
+        query = {k: v for k, v in (("method", method), ("path", path)) if v}
+        return self._control("GET", "/requests", query=query)["data"]  # type: ignore[no-any-return]
+
+    def clear_requests(self) -> None:
+        """Empty the journal."""
+        self._control("DELETE", "/requests")
+
+    def assert_requested(self, method: str, path: str, times: int | None = None) -> list[dict[str, Any]]:
+        """Assert that `method path` was requested (exactly `times` times, if given); returns the entries.
+
+        The failure message lists the similar requests that were seen.
+        """
+        seen = self.requests()
+        matching = [e for e in seen if e["method"] == method.upper() and e["path"] == path]
+        if (times is None and matching) or (times is not None and len(matching) == times):
+            return matching
+        similar = [e for e in seen if e["path"] == path or e["method"] == method.upper()] or seen
+        lines = "\n".join(f"  {e['method']} {e['path']}{_query_text(e)} -> {e['status']}" for e in similar[-20:])
+        wanted = "at least once" if times is None else f"{times} time(s)"
+        raise AssertionError(f"expected {method.upper()} {path} {wanted}, saw it {len(matching)} time(s). "
+                             f"Similar requests seen:\n{lines or '  (none)'}")
+
+
+class MockControlError(RuntimeError):
+    """A control or helper request was refused; the message has the status and the error."""
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _when(clock: Mapping[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(clock["now"]).replace("Z", "+00:00"))
+
+
+def _query_text(entry: Mapping[str, Any]) -> str:
+    query = entry.get("query") or {}
+    return "?" + urllib.parse.urlencode(query, doseq=True) if query else ""

@@ -1,0 +1,161 @@
+"""The control API under /_mock/: reset, clock, accounts, calls, faults, journal."""
+
+from __future__ import annotations
+
+import hmac
+from flask import Blueprint, Response, current_app, request
+
+from mockpbx.backend import Backend
+from mockpbx.control.state import filter_requests
+from mockpbx.domain.calls import rfc3339
+from mockpbx.domain.errors import AuthenticationError, InvalidRequestError
+from mockpbx.domain.records import parse_rfc3339
+from mockpbx.resources import control_contract_path, load_contract
+from mockpbx.web.api import json_body, needs_json
+from mockpbx.web.responses import json_response
+
+control = Blueprint("control", __name__, url_prefix="/_mock")
+MAX_ADVANCE = 100 * 365 * 86400
+
+
+def backend() -> Backend:
+    """The backend of the current app."""
+    return current_app.extensions["mockpbx"]  # type: ignore[no-any-return]
+
+
+@control.before_request
+def check_control_token() -> None:
+    """With a control token configured, every control request must carry it as a bearer token."""
+    expected = backend().settings.control_token
+    if expected:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise AuthenticationError("the control API needs the control token (Authorization: Bearer <token>)")
+
+
+def _body() -> object:
+    if (error := needs_json()) is not None:
+        raise _Abort(error)
+    return json_body()
+
+
+class _Abort(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+@control.errorhandler(_Abort)
+def _abort(error: _Abort) -> Response:
+    return error.response
+
+
+@control.post("/reset")
+def reset() -> Response:
+    """Back to the start-up state."""
+    backend().store.reset()
+    backend().sync()
+    return json_response({"status": "reset"})
+
+
+def _clock_json() -> dict[str, object]:
+    clock = backend().clock
+    now = int(clock.now())
+    return {"now": rfc3339(now), "unix": now, "frozen": clock.frozen}
+
+
+@control.get("/clock")
+def get_clock() -> Response:
+    """The mock's time."""
+    return json_response(_clock_json())
+
+
+@control.post("/clock")
+def set_clock() -> Response:
+    """Move the clock (`advance_seconds` or `now`) and/or freeze or unfreeze it (`frozen`)."""
+    body = _body()
+    if not isinstance(body, dict):
+        raise InvalidRequestError("the request body must be a JSON object")
+    advance, now, frozen = body.get("advance_seconds"), body.get("now"), body.get("frozen")
+    if "advance_seconds" in body and "now" in body:
+        raise InvalidRequestError("give advance_seconds or now, not both")
+    if "advance_seconds" in body and (isinstance(advance, bool) or not isinstance(advance, int | float)
+                                      or not -MAX_ADVANCE <= advance <= MAX_ADVANCE):
+        raise InvalidRequestError(f"advance_seconds must be a number from -{MAX_ADVANCE} to {MAX_ADVANCE}")
+    when = parse_rfc3339("now", now) if "now" in body else None
+    if "frozen" in body and not isinstance(frozen, bool):
+        raise InvalidRequestError("frozen must be true or false")
+    if not {"advance_seconds", "now", "frozen"} & set(body):
+        raise InvalidRequestError("give advance_seconds, now or frozen")
+    clock = backend().clock
+    if advance is not None and clock.now() + advance < 0:
+        raise InvalidRequestError("advance_seconds would move the clock before 1970")
+    if frozen is True:
+        clock.freeze()
+    if when is not None:
+        clock.set(when)
+    if advance is not None:
+        clock.advance(advance)
+    if frozen is False:
+        clock.unfreeze()
+    return json_response(_clock_json())
+
+
+@control.post("/accounts")
+def add_account() -> Response:
+    """Add an account; returns it with its api_key."""
+    account = backend().add_account(_body())
+    return json_response({"data": {**account.to_json(), "login": account.login}}, 201)
+
+
+@control.post("/calls")
+def add_calls() -> Response:
+    """Add calls to a domain (by domain_uuid or by an account's username)."""
+    domain, added = backend().add_calls(_body())
+    return json_response({"added": added, "domain_uuid": domain}, 201)
+
+
+@control.post("/faults")
+def add_fault() -> Response:
+    """Add a fault rule."""
+    return json_response({"data": backend().store.add_fault(_body()).to_json()}, 201)
+
+
+@control.get("/faults")
+def list_faults() -> Response:
+    """The active fault rules."""
+    return json_response({"data": [f.to_json() for f in backend().store.faults()]})
+
+
+@control.delete("/faults")
+def clear_faults() -> Response:
+    """Remove every fault rule."""
+    return json_response({"removed": backend().store.clear_faults()})
+
+
+@control.delete("/faults/<int:fault_id>")
+def clear_fault(fault_id: int) -> Response:
+    """Remove one fault rule."""
+    removed = backend().store.clear_faults(fault_id)
+    if not removed:
+        return json_response({"error": f"no fault {fault_id}"}, 404)
+    return json_response({"removed": removed})
+
+
+@control.get("/requests")
+def list_requests() -> Response:
+    """The journal, oldest first; `method` and `path` (exact or `prefix*`) filter it."""
+    entries = filter_requests(backend().store.requests(), request.args)
+    return json_response({"data": entries, "total": len(entries)})
+
+
+@control.delete("/requests")
+def clear_requests() -> Response:
+    """Empty the journal."""
+    backend().store.clear_requests()
+    return json_response({"status": "cleared"})
+
+
+@control.get("/openapi.json")
+def control_contract() -> Response:
+    """The control API's own contract."""
+    return json_response(load_contract(control_contract_path()))

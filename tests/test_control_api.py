@@ -1,0 +1,230 @@
+"""The control API: reset, clock, accounts, calls, faults, journal, its token and its off switch."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from flask.testing import FlaskClient
+
+from mockpbx.clock import ControllableClock
+from mockpbx.settings import Settings
+from mockpbx.web.app import create_app
+
+from tests.conftest import DEMO, DEMO_API_KEY, DEMO_DOMAIN, NOW, call_log, token_for
+
+JUNE = {"start_date": "2021-06-01 00:00:00", "end_date": "2021-06-30 00:00:00"}
+CALL = {"source": "0899123456", "destination": "0971234567", "start_time": "2021-06-10T03:00:00Z", "duration": 61}
+
+
+def post(client: FlaskClient, path: str, body: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+    response = client.post(f"/_mock{path}", json=body)
+    return response.status_code, response.get_json()
+
+
+def test_clock_can_be_read_moved_set_and_frozen(client: FlaskClient) -> None:
+    assert client.get("/_mock/clock").get_json() == {"now": "2026-11-27T05:00:00Z", "unix": NOW, "frozen": True}
+    assert post(client, "/clock", {"advance_seconds": 90})[1]["unix"] == NOW + 90
+    assert post(client, "/clock", {"now": "2030-01-01T07:00:00+07:00"})[1]["now"] == "2030-01-01T00:00:00Z"
+    status, body = post(client, "/clock", {"frozen": False})
+    assert status == 200 and body["frozen"] is False
+    time.sleep(1.1)
+    assert client.get("/_mock/clock").get_json()["unix"] >= body["unix"] + 1
+
+
+@pytest.mark.parametrize("body, message", [
+    ({}, "give advance_seconds, now or frozen"),
+    ({"advance_seconds": 1, "now": "2030-01-01T00:00:00Z"}, "give advance_seconds or now, not both"),
+    ({"advance_seconds": "10"}, "advance_seconds must be a number"),
+    ({"advance_seconds": True}, "advance_seconds must be a number"),
+    ({"now": "2030-01-01 00:00:00"}, "now must be an RFC 3339 time"),
+    ({"now": "2030-02-30T00:00:00Z"}, "now is not a real date"),
+    ({"frozen": "yes"}, "frozen must be true or false"),
+    ({"advance_seconds": -NOW - 10}, "advance_seconds would move the clock before 1970"),
+    ([], "the request body must be a JSON object"),
+])
+def test_bad_clock_changes_are_400_and_change_nothing(client: FlaskClient, body: object, message: str) -> None:
+    before = client.get("/_mock/clock").get_json()
+    status, answer = post(client, "/clock", body)
+    assert status == 400 and answer["error"].startswith(message)
+    assert client.get("/_mock/clock").get_json() == before
+
+
+def test_token_expiry_follows_the_clock(client: FlaskClient) -> None:
+    headers = {"Authorization": f"Bearer {token_for(client)}"}
+    assert call_log(client, headers, **JUNE).status_code == 200
+    post(client, "/clock", {"advance_seconds": 3600})
+    assert call_log(client, headers, **JUNE).get_json() == {"error": "token expired"}
+
+
+def test_added_accounts_log_in_and_see_their_own_domain(client: FlaskClient) -> None:
+    status, body = post(client, "/accounts", {"login": "new@acme.vn", "password": "pw", "level": "agent"})
+    account = body["data"]
+    assert status == 201 and account["login"] == "new@acme.vn" and account["username"] == "new"
+    assert account["level"] == "agent" and account["domain_uuid"] != DEMO_DOMAIN and account["api_key"]
+    login = client.post("/v1/auth", json={"username": "new@acme.vn", "password": "pw"}).get_json()["data"]
+    assert login == {k: v for k, v in account.items() if k != "login"}
+    headers = {"Authorization": f"Bearer {token_for(client, account['api_key'])}"}
+    assert call_log(client, headers, **JUNE).get_json()["total"] == 0
+    _, joined = post(client, "/accounts", {"login": "agent@test.tel4vn.com", "password": "pw",
+                                           "domain_uuid": DEMO_DOMAIN, "api_key": "agent-key"})
+    agent = {"Authorization": f"Bearer {token_for(client, 'agent-key')}"}
+    assert call_log(client, agent, **JUNE).get_json()["total"] == 2  # the seed domain's June calls
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"password": "pw"}, 400, "login must be a non-empty string"),
+    ({"login": "x@y", "password": ""}, 400, "password must be a non-empty string"),
+    ({"login": "x@y", "password": "pw", "level": "god"}, 400, "level must be one of"),
+    ({"login": "foo@test.tel4vn.com", "password": "pw"}, 409, "another account already has this login"),
+    ({"login": "x@y", "password": "pw", "api_key": DEMO_API_KEY}, 409, "another account already has this api_key"),
+])
+def test_bad_accounts_are_refused(client: FlaskClient, body: object, status: int, message: str) -> None:
+    got, answer = post(client, "/accounts", body)
+    assert got == status and answer["error"].startswith(message)
+
+
+def test_added_calls_are_served_at_once_in_order(client: FlaskClient, bearer: dict[str, str]) -> None:
+    calls = [CALL, {"source": "0899123456", "start_time": "2021-06-10T04:00:00Z",
+                    "end_time": "2021-06-10T04:00:38Z", "destination": "02873001234"},
+             {**CALL, "start_time": "2021-06-10T03:00:00Z", "amount": 7}]
+    status, body = post(client, "/calls", {"domain_uuid": DEMO_DOMAIN, "calls": calls})
+    assert status == 201 and body == {"added": 3, "domain_uuid": DEMO_DOMAIN}
+    page = call_log(client, bearer, **JUNE).get_json()
+    assert page["total"] == 5
+    assert [c["start_time"] for c in page["data"][:3]] == ["2021-06-10T04:00:00Z", "2021-06-10T03:00:00Z",
+                                                          "2021-06-10T03:00:00Z"]
+    newest, tie_later, tie_earlier = page["data"][:3]
+    assert newest["duration"] == 38 and newest["amount"] == 285  # fixed line: 450 VND/min
+    assert tie_later["amount"] == 7 and tie_earlier["amount"] == 813  # the later-added call first on a tie
+
+
+def test_calls_by_username_and_errors_that_add_nothing(client: FlaskClient, bearer: dict[str, str]) -> None:
+    assert post(client, "/calls", {"username": "foo@test.tel4vn.com", "calls": [CALL]})[0] == 201
+    status, body = post(client, "/calls", {"domain_uuid": DEMO_DOMAIN,
+                                           "calls": [CALL, {**CALL, "start_time": "yesterday"}]})
+    assert status == 400 and body["error"].startswith("calls[1]: start_time must be an RFC 3339 time")
+    assert call_log(client, bearer, **JUNE).get_json()["total"] == 3  # 2 fixtures + 1: nothing half-applied
+    for bad, message in [({"calls": [CALL]}, "give exactly one of domain_uuid and username"),
+                         ({"domain_uuid": "nope", "calls": [CALL]}, "domain_uuid: no account or data"),
+                         ({"username": "nobody@x", "calls": [CALL]}, "username: no account logs in as"),
+                         ({"domain_uuid": DEMO_DOMAIN, "calls": []}, "calls must be a non-empty list")]:
+        status, body = post(client, "/calls", bad)
+        assert status == 400 and body["error"].startswith(message)
+
+
+def test_error_faults_with_headers_and_times(client: FlaskClient, bearer: dict[str, str]) -> None:
+    status, body = post(client, "/faults", {"method": "GET", "path": "/v1/call/log", "status": 503,
+                                            "headers": {"Retry-After": "2"}, "times": 2})
+    assert status == 201 and body["data"]["kind"] == "error"
+    for _ in range(2):
+        response = call_log(client, bearer, **JUNE)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+        assert response.get_json() == {"error": f"injected fault {body['data']['id']}"}
+    assert call_log(client, bearer, **JUNE).status_code == 200
+    assert client.get("/_mock/faults").get_json() == {"data": []}
+
+
+def test_fault_bodies_wildcards_listing_and_clearing(client: FlaskClient) -> None:
+    post(client, "/faults", {"path": "/v1/auth*", "status": 429, "body": {"message": "slow down"}})
+    assert client.post("/v1/auth/token", json={"api_key": DEMO_API_KEY}).get_json() == {"message": "slow down"}
+    assert client.post("/v1/auth", json=DEMO).status_code == 429
+    assert client.get("/_mock/clock").status_code == 200  # controls are never affected
+    listed = client.get("/_mock/faults").get_json()["data"]
+    assert len(listed) == 1 and listed[0]["times"] is None
+    assert client.delete("/_mock/faults").get_json() == {"removed": 1}
+    assert client.post("/v1/auth", json=DEMO).status_code == 200
+    assert client.delete("/_mock/faults/99").status_code == 404
+
+
+def test_delay_and_malformed_faults(client: FlaskClient) -> None:
+    post(client, "/faults", {"method": "POST", "path": "/v1/auth", "kind": "delay", "delay_ms": 300, "times": 1})
+    started = time.perf_counter()
+    assert client.post("/v1/auth", json=DEMO).status_code == 200
+    assert time.perf_counter() - started >= 0.3
+    post(client, "/faults", {"method": "POST", "path": "/v1/auth", "kind": "malformed", "times": 1})
+    response = client.post("/v1/auth", json=DEMO)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.get_data())
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"method": "GET"}, "path must be a path starting with /"),
+    ({"path": "v1/auth"}, "path must be a path starting with /"),
+    ({"path": "/v1/auth", "kind": "explode"}, "kind must be one of"),
+    ({"path": "/v1/auth", "status": 99}, "status must be an HTTP status"),
+    ({"path": "/v1/auth", "status": "503"}, "status has the wrong type"),
+    ({"path": "/v1/auth", "delay_ms": 60001}, "delay_ms must be from 0 to 60000"),
+    ({"path": "/v1/auth", "times": 0}, "times must be at least 1"),
+    ({"path": "/v1/auth", "method": "BREW"}, "method must be one of"),
+    ({"path": "/v1/auth", "headers": {"X": ["a"]}}, "headers must map header names to strings"),
+])
+def test_bad_faults_name_the_field(client: FlaskClient, body: object, message: str) -> None:
+    status, answer = post(client, "/faults", body)
+    assert status == 400 and answer["error"].startswith(message)
+    assert client.get("/_mock/faults").get_json() == {"data": []}
+
+
+def test_journal_records_requests_newest_last_with_secrets_redacted(client: FlaskClient) -> None:
+    client.post("/v1/auth", json=DEMO)
+    token = token_for(client)
+    call_log(client, {"Authorization": f"Bearer {token}"}, **JUNE, source="0899123456")
+    client.get("/nope")
+    text = client.get("/_mock/requests").get_data(as_text=True)
+    for secret in ("foo123", DEMO_API_KEY, token):
+        assert secret not in text
+    entries = json.loads(text)["data"]
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("POST", "/v1/auth", 200), ("POST", "/v1/auth/token", 200), ("GET", "/v1/call/log", 200), ("GET", "/nope", 404)]
+    assert entries[0]["body"] == {"username": "foo@test.tel4vn.com", "password": "<redacted>"}
+    assert entries[2]["headers"]["Authorization"] == "Bearer <redacted>"
+    assert entries[2]["query"] == {**{k: [v] for k, v in JUNE.items()}, "source": ["0899123456"]}
+    assert entries[2]["duration_ms"] >= 0 and entries[2]["time"] == "2026-11-27T05:00:00.000Z"
+    assert [e["path"] for e in client.get("/_mock/requests?method=post").get_json()["data"]] == [
+        "/v1/auth", "/v1/auth/token"]
+    assert client.get("/_mock/requests?path=/v1/auth*").get_json()["total"] == 2
+    client.delete("/_mock/requests")
+    assert client.get("/_mock/requests").get_json() == {"data": [], "total": 0}
+
+
+def test_journal_is_bounded(clock: ControllableClock) -> None:
+    client = create_app(Settings.load({}, days=0, journal_size=5), clock=clock).test_client()
+    for index in range(8):
+        client.get(f"/x{index}")
+    assert [e["path"] for e in client.get("/_mock/requests").get_json()["data"]] == [f"/x{i}" for i in range(3, 8)]
+
+
+def test_reset_restores_the_start_up_state(client: FlaskClient, bearer: dict[str, str]) -> None:
+    post(client, "/accounts", {"login": "new@acme.vn", "password": "pw", "api_key": "new-key"})
+    post(client, "/calls", {"domain_uuid": DEMO_DOMAIN, "calls": [CALL]})
+    post(client, "/faults", {"path": "/healthz", "status": 500})
+    post(client, "/clock", {"advance_seconds": 86400, "frozen": False})
+    new_token = token_for(client, "new-key")
+    assert client.post("/_mock/reset", json={}).get_json() == {"status": "reset"}
+    assert client.get("/_mock/clock").get_json() == {"now": "2026-11-27T05:00:00Z", "unix": NOW, "frozen": True}
+    assert client.get("/_mock/faults").get_json()["data"] == [] and client.get("/healthz").status_code == 200
+    assert client.post("/v1/auth/token", json={"api_key": "new-key"}).status_code == 401
+    assert call_log(client, {"Authorization": f"Bearer {new_token}"}, **JUNE).status_code == 401
+    assert call_log(client, bearer, **JUNE).get_json()["total"] == 2
+    assert [e["path"] for e in client.get("/_mock/requests").get_json()["data"]] == [
+        "/healthz", "/v1/auth/token", "/v1/call/log", "/v1/call/log"]
+
+
+def test_a_control_token_guards_the_controls_only(clock: ControllableClock) -> None:
+    client = create_app(Settings.load({}, days=0, control_token="ctl-secret"), clock=clock).test_client()
+    assert client.get("/_mock/clock").status_code == 401
+    assert client.get("/_mock/clock", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/_mock/clock", headers={"Authorization": "Bearer ctl-secret"}).status_code == 200
+    assert client.post("/v1/auth", json=DEMO).status_code == 200
+    assert "ctl-secret" not in client.get("/_mock/requests", headers={"Authorization": "Bearer ctl-secret"}).get_data(
+        as_text=True)
+
+
+def test_controls_can_be_turned_off(clock: ControllableClock) -> None:
+    client = create_app(Settings.load({"MOCKPBX_CONTROL": "false"}, days=0), clock=clock).test_client()
+    for method, path in [("GET", "/_mock/clock"), ("POST", "/_mock/reset"), ("GET", "/_mock/requests")]:
+        response = client.open(path, method=method)
+        assert response.status_code == 404 and response.get_json() == {"error": f"not found: {path}"}
+    assert client.post("/v1/auth", json=DEMO).status_code == 200
