@@ -65,3 +65,19 @@ control_schema.app = CONTROL_APP
 @hsettings(suppress_health_check=list(HealthCheck), deadline=None)
 def test_control_operation_conforms(case: Any) -> None:
     case.call_and_validate()
+
+
+def test_the_business_rule_checks_catch_a_broken_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The custom checks can fail: with the 31-day rule off, a 32-day window is served and caught."""
+    from datetime import timedelta
+
+    from mockpbx.domain import window
+    monkeypatch.setattr(window, "MAX_RANGE", timedelta(days=40))
+    broken = schemathesis.openapi.from_path(contract_path(), config=CONFIG)
+    broken.app = APP
+    token = APP.test_client().post("/v1/auth/token", json={"api_key": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"})
+    case = broken["/v1/call/log"]["GET"].Case(
+        query={"start_date": "2026-10-01 00:00:00", "end_date": "2026-11-02 00:00:00"},
+        headers={"Authorization": f"Bearer {token.get_json()['data']['token']}"})
+    with pytest.raises(Exception, match="over 31 days: expected 400, got 200"):
+        case.call_and_validate()

@@ -122,3 +122,19 @@ def test_token_errors(client: FlaskClient, body: object, status: int, message: s
     response = client.post("/v1/auth/token", json=body)
     assert (response.status_code, response.get_json()) == (status, {"error": message})
     assert_conforms("getToken", response)
+
+
+def test_instances_with_the_same_seed_accept_each_others_tokens() -> None:
+    def app(seed: int, secret: str | None = None) -> FlaskClient:
+        settings = Settings.load({}, days=0, seed=seed, jwt_secret=secret)
+        return create_app(settings, clock=ControllableClock(start=NOW, frozen=True)).test_client()
+
+    token = app(5).post("/v1/auth/token", json={"api_key": DEMO_API_KEY}).get_json()["data"]["token"]
+    query = {"start_date": "2021-06-01 00:00:00", "end_date": "2021-06-02 00:00:00"}
+    headers = {"Authorization": f"Bearer {token}"}
+    assert app(5).get("/v1/call/log", query_string=query, headers=headers).status_code == 200
+    assert app(6).get("/v1/call/log", query_string=query, headers=headers).status_code == 401
+    shared = app(1, "team-secret").post("/v1/auth/token", json={"api_key": DEMO_API_KEY}).get_json()["data"]
+    other = app(2, "team-secret").get("/v1/call/log", query_string=query,
+                                      headers={"Authorization": f"Bearer {shared['token']}"})
+    assert other.status_code == 200
