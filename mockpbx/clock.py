@@ -35,7 +35,7 @@ class ControllableClock:
         self._offset = 0.0 if start is None else start - self._base.now()
         self._frozen_at: float | None = None
         if frozen:
-            self.freeze()
+            self._frozen_at = self._base.now() + self._offset if start is None else start
 
     def now(self) -> float:
         """Return the clock's current time."""

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from mockpbx.backend import build_backend
 from mockpbx.clock import ControllableClock
+from mockpbx.control.shared import SharedStore
 from mockpbx.settings import Settings
 from mockpbx.web.app import create_app
 
@@ -16,6 +21,18 @@ from tests.conftest import DEMO, DEMO_API_KEY, DEMO_DOMAIN, NOW, call_log, token
 
 JUNE = {"start_date": "2021-06-01 00:00:00", "end_date": "2021-06-30 00:00:00"}
 CALL = {"source": "0899123456", "destination": "0971234567", "start_time": "2021-06-10T03:00:00Z", "duration": 61}
+
+
+@pytest.fixture(params=["memory", "shared"])
+def app(request: pytest.FixtureRequest, settings: Settings, clock: ControllableClock,
+        tmp_path: Path) -> Iterator[Flask]:
+    """Every control test runs on both stores: one process's, and the one workers share."""
+    if request.param == "memory":
+        yield create_app(settings, clock=clock)
+        return
+    store = SharedStore.create(tmp_path / "state", NOW, frozen=True, journal_size=settings.journal_size)
+    yield create_app(backend=build_backend(settings, clock=store.clock, store=store))  # type: ignore[arg-type]
+    store.close()
 
 
 def post(client: FlaskClient, path: str, body: object) -> tuple[int, dict]:  # type: ignore[type-arg]

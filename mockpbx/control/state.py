@@ -89,8 +89,8 @@ class MemoryStore:
             start, frozen = self._initial_clock
             self.clock.reset()
             if frozen:
-                self.clock.set(start)
                 self.clock.freeze()
+                self.clock.set(start)
 
     def add_fault(self, record: object) -> Fault:
         """Validate and add a fault rule."""

@@ -1,0 +1,103 @@
+"""Both control stores behave alike; the shared one is shared between processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockpbx.clock import ControllableClock
+from mockpbx.control.shared import SharedStore
+from mockpbx.control.state import ControlStore, MemoryStore
+
+START = 1_700_000_000.0
+
+
+@pytest.fixture(params=["memory", "shared"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ControlStore]:
+    if request.param == "memory":
+        yield MemoryStore(ControllableClock(start=START, frozen=True), journal_size=150)
+        return
+    shared = SharedStore.create(tmp_path / "state", START, frozen=True, journal_size=150)
+    yield shared
+    shared.close()
+
+
+def test_mutations_are_versioned_and_reset_starts_a_generation(store: ControlStore) -> None:
+    assert store.version() == (0, 0)
+    store.record(lambda: {"type": "calls", "n": 1})
+    store.record(lambda: {"type": "calls", "n": 2})
+    assert store.version() == (0, 2)
+    assert store.mutations_since(0, 1) == (0, [{"type": "calls", "n": 2}])
+    store.reset()
+    assert store.version() == (1, 0) and store.mutations_since(0, 2) == (1, [])
+
+
+def test_a_failed_validation_records_nothing(store: ControlStore) -> None:
+    def refuse() -> dict[str, object]:
+        raise ValueError("no")
+    with pytest.raises(ValueError):
+        store.record(refuse)
+    assert store.version() == (0, 0)
+
+
+def test_clock(store: ControlStore) -> None:
+    clock = store.clock
+    assert clock.now() == START and clock.frozen
+    clock.advance(60)
+    clock.unfreeze()
+    assert START + 60 <= clock.now() < START + 62 and not clock.frozen
+    clock.freeze()
+    clock.set(START - 5)
+    assert clock.now() == START - 5
+    store.reset()
+    assert clock.now() == START and clock.frozen
+
+
+def test_faults_count_down_and_clear(store: ControlStore) -> None:
+    first = store.add_fault({"method": "GET", "path": "/v1/*", "status": 503, "times": 2})
+    second = store.add_fault({"path": "/healthz", "kind": "delay", "delay_ms": 5})
+    assert [f.id for f in store.faults()] == [first.id, second.id] and first.id != second.id
+    assert store.take_fault("POST", "/v1/auth") is None
+    assert store.take_fault("GET", "/v1/call/log") == first
+    assert store.faults()[0].times == 1
+    assert store.take_fault("GET", "/v1/auth").id == first.id  # type: ignore[union-attr]
+    assert store.take_fault("GET", "/v1/auth") is None and [f.id for f in store.faults()] == [second.id]
+    assert store.clear_faults(second.id) == 1 and store.faults() == []
+    assert store.take_fault("GET", "/healthz") is None
+
+
+def test_journal_is_ordered_bounded_and_clearable(store: ControlStore) -> None:
+    for index in range(320):
+        store.log({"method": "GET", "path": f"/{index}"})
+    entries = store.requests()
+    assert [e["path"] for e in entries] == [f"/{i}" for i in range(170, 320)]
+    assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+    store.clear_requests()
+    assert store.requests() == []
+
+
+def _child(directory: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = SharedStore(Path(directory))
+    store.record(lambda: {"from": "child"})
+    store.clock.advance(100)
+    queue.put((store.take_fault("GET", "/x") is not None, store.version()))
+    store.close()
+
+
+def test_processes_share_one_state(tmp_path: Path) -> None:
+    store = SharedStore.create(tmp_path / "state", START, frozen=True)
+    store.add_fault({"path": "/x", "status": 500, "times": 1})
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child, args=(str(tmp_path / "state"), queue))
+    child.start()
+    took, version = queue.get(timeout=30)
+    child.join(timeout=30)
+    assert took and version == (0, 1)
+    assert store.mutations_since(0, 0) == (0, [{"from": "child"}])
+    assert store.clock.now() == START + 100
+    assert store.take_fault("GET", "/x") is None  # the child used its one time
+    store.close()
