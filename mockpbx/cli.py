@@ -71,6 +71,24 @@ def serve(**values: Any) -> None:
 
 
 @main.command()
+@click.option("--url", help="Base URL to probe. [default: http://127.0.0.1:$MOCKPBX_PORT]")
+@click.option("--timeout", type=float, default=3.0, show_default=True)
+def healthcheck(url: str | None, timeout: float) -> None:
+    """Exit 0 if the mock answers /healthz with 200 (for container health checks)."""
+    import urllib.error
+    import urllib.request
+    base = url or f"http://127.0.0.1:{Settings.load().port}"
+    try:
+        with urllib.request.urlopen(base.rstrip("/") + "/healthz", timeout=timeout) as response:
+            healthy = response.status == 200
+    except (urllib.error.URLError, OSError) as error:
+        raise click.ClickException(f"{base}/healthz: {error}") from None
+    if not healthy:
+        raise click.ClickException(f"{base}/healthz answered {response.status}")
+    click.echo("healthy")
+
+
+@main.command()
 @_data_options
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
               default="-", show_default=True, help="Where to write the fixture file ('-' for stdout).")
@@ -89,3 +107,51 @@ def generate(output: Path, **values: Any) -> None:
         output.write_text(text, encoding="utf-8")
         count = sum(len(c) for c in generated.values())
         click.echo(f"wrote {count} generated and {len(backend.fixtures.calls)} fixture calls to {output}", err=True)
+
+
+class _VerifyUsageError(click.ClickException):
+    """A bad argument to verify: one line, exit 2."""
+
+    exit_code = 2
+
+
+class _VerifyCommand(click.Command):
+    """Reports bad arguments on one line (exit 2) instead of click's usage block."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as error:
+            raise _VerifyUsageError(error.format_message()) from None
+
+
+@main.command(cls=_VerifyCommand)
+@click.option("--base-url", help="The host to verify, e.g. http://127.0.0.1:8080 or the vendor's staging URL.")
+@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
+@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
+@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@click.option("--window-start", help="Start of the sample window, YYYY-MM-DD HH:MM:SS in --timezone. "
+                                     "[default: 3 days before --window-end]")
+@click.option("--window-end", help="End of the sample window, YYYY-MM-DD HH:MM:SS in --timezone. [default: now]")
+@click.option("--timezone", help="Time zone the host reads windows in. [default: Asia/Ho_Chi_Minh]")
+@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
+@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
+@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+@click.option("--report-junit", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
+@click.option("--report-json", type=click.Path(dir_okay=False), help="Write a JSON report here.")
+@click.option("--contract", type=click.Path(dir_okay=False), help="The OpenAPI contract. [default: the bundled one]")
+@click.option("--probe-methods", is_flag=True, help="Also send methods the contract does not declare (expect 405).")
+@click.option("--seed", type=int, help="Seed of the generated requests. [default: 0]")
+def verify(**values: Any) -> None:
+    """Check a host (the mock or the vendor's) against the contract and its business rules.
+
+    Exit 0: conformant; 1: violations found; 2: could not run.
+    """
+    from mockpbx.verify.options import OptionsError, build_options
+    from mockpbx.verify.runner import verify as run_verify
+    try:
+        options = build_options(values)
+    except OptionsError as error:
+        raise _VerifyUsageError(str(error)) from None
+    sys.exit(run_verify(options))
