@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mockpbx.clock import ControllableClock
+from mockpbx.control.journal import RawEntry
 from mockpbx.control.shared import SharedStore
 from mockpbx.control.state import ControlStore, MemoryStore
 
@@ -71,7 +72,7 @@ def test_faults_count_down_and_clear(store: ControlStore) -> None:
 
 def test_journal_is_ordered_bounded_and_clearable(store: ControlStore) -> None:
     for index in range(320):
-        store.log({"method": "GET", "path": f"/{index}"})
+        store.log(RawEntry(START, "GET", f"/{index}", "", {}, b"", "", 200, 1.0, None))
     entries = store.requests()
     assert [e["path"] for e in entries] == [f"/{i}" for i in range(170, 320)]
     assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)

@@ -180,3 +180,15 @@ def test_tokens_expire_by_the_mock_clock(client: FlaskClient, clock: Controllabl
 def test_the_bearer_scheme_is_case_insensitive(client: FlaskClient) -> None:
     token = token_for(client)
     assert call_log(client, {"Authorization": f"bearer {token}"}, **LAST_30).status_code == 200
+
+
+def test_repeated_queries_follow_added_data_and_the_clock(client: FlaskClient, bearer: dict[str, str],
+                                                         clock: ControllableClock) -> None:
+    window = {"start_date": "2026-11-27 11:00:00", "end_date": "2026-11-27 13:00:00"}
+    first = call_log(client, bearer, **window).get_json()
+    assert call_log(client, bearer, **window).get_json() == first  # the same second: the memoised page
+    client.post("/_mock/calls", json={"domain_uuid": "dddddddd-1111-2222-3333-eeeeeeee", "calls": [
+        {"source": "0899123456", "destination": "0971234567", "start_time": "2026-11-27T04:30:00Z", "duration": 9}]})
+    assert call_log(client, bearer, **window).get_json()["total"] == first["total"] + 1
+    clock.advance(-3600)  # an hour back: the generated calls of the last hour are not there yet
+    assert call_log(client, bearer, **window).get_json()["total"] < first["total"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs
 
 REDACTED = "<redacted>"
 SECRET_KEYS = frozenset({"password", "api_key", "token", "refresh_token", "jwt_secret", "control_token"})
@@ -50,3 +53,38 @@ def body_for_journal(raw: bytes, mimetype: str) -> object:
         if key in text:
             return REDACTED
     return text[:MAX_BODY_CHARS]
+
+
+class RawEntry(NamedTuple):
+    """What a request leaves in the journal, cheap to take; `materialize` makes the entry."""
+
+    moment: float
+    method: str
+    path: str
+    query_string: str
+    headers: dict[str, str]  # WSGI environ HTTP_* and CONTENT_* keys
+    body: bytes
+    mimetype: str
+    status: int | None
+    duration_ms: float
+    fault: tuple[int, str] | None
+
+
+def _header_name(key: str) -> str:
+    return (key[5:] if key.startswith("HTTP_") else key).replace("_", "-").title()
+
+
+def materialize(raw: RawEntry) -> dict[str, Any]:
+    """The journal entry as the control API shows it, with every secret redacted."""
+    return {
+        "time": datetime.fromtimestamp(raw.moment, timezone.utc).isoformat(timespec="milliseconds")
+                        .replace("+00:00", "Z"),
+        "method": raw.method,
+        "path": raw.path,
+        "query": redact_query(parse_qs(raw.query_string, keep_blank_values=True)),
+        "headers": redact_headers({_header_name(k): v for k, v in raw.headers.items()}),
+        "body": body_for_journal(raw.body, raw.mimetype),
+        "status": raw.status,
+        "duration_ms": round(raw.duration_ms, 3),
+        "fault": None if raw.fault is None else {"id": raw.fault[0], "kind": raw.fault[1]},
+    }

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mockpbx.control.faults import Fault, fault_from_record
+from mockpbx.control.journal import RawEntry, materialize
 from mockpbx.control.state import Mutation
 
 _MAGIC = 0x6D6F636B706278  # "mockpbx"
@@ -217,11 +218,10 @@ class SharedStore:
                     return fault
         return None
 
-    def log(self, entry: dict[str, Any]) -> None:
-        """Append a journal entry; the oldest fall off past the bound."""
+    def log(self, entry: RawEntry) -> None:
+        """Append a journal entry, redacted before it is written; the oldest fall off past the bound."""
         db = self._db()
-        cursor = db.execute("INSERT INTO journal (body) VALUES (?)", (json.dumps(entry),))
-        entry["id"] = cursor.lastrowid
+        cursor = db.execute("INSERT INTO journal (body) VALUES (?)", (json.dumps(materialize(entry)),))
         if cursor.lastrowid and cursor.lastrowid % 100 == 0:
             db.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_size,))
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from mockpbx.clock import ControllableClock
 from mockpbx.control.faults import Fault, fault_from_record
+from mockpbx.control.journal import RawEntry, materialize
 
 Mutation = dict[str, Any]
 
@@ -42,7 +43,7 @@ class ControlStore(Protocol):
     def faults(self) -> list[Fault]: ...
     def clear_faults(self, fault_id: int | None = None) -> int: ...
     def take_fault(self, method: str, path: str) -> Fault | None: ...
-    def log(self, entry: dict[str, Any]) -> None: ...
+    def log(self, entry: RawEntry) -> None: ...
     def requests(self) -> list[dict[str, Any]]: ...
     def clear_requests(self) -> None: ...
 
@@ -59,7 +60,7 @@ class MemoryStore:
         self._faults: list[Fault] = []
         self._remaining: dict[int, int | None] = {}
         self._fault_ids = itertools.count(1)
-        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
+        self._journal: deque[tuple[int, RawEntry]] = deque(maxlen=journal_size)
         self._entry_ids = itertools.count(1)
 
     def version(self) -> tuple[int, int]:
@@ -127,16 +128,17 @@ class MemoryStore:
                     return fault
         return None
 
-    def log(self, entry: dict[str, Any]) -> None:
-        """Append a journal entry (the oldest fall off past the bound)."""
+    def log(self, entry: RawEntry) -> None:
+        """Append a journal entry (the oldest fall off past the bound); it is made readable,
+        and redacted, only when the journal is read."""
         with self._lock:
-            entry["id"] = next(self._entry_ids)
-            self._journal.append(entry)
+            self._journal.append((next(self._entry_ids), entry))
 
     def requests(self) -> list[dict[str, Any]]:
         """The journal, oldest first."""
         with self._lock:
-            return list(self._journal)
+            entries = list(self._journal)
+        return [{**materialize(raw), "id": entry_id} for entry_id, raw in entries]
 
     def clear_requests(self) -> None:
         """Empty the journal."""

@@ -55,6 +55,9 @@ class TokenIssuer:
         self._key = signing_key(secret)
         self.lifetime = lifetime
         self._clock = clock
+        # Tokens whose signature and claims were checked once: (principal, expire_at).
+        # Expiry is still judged on every use; the cache only skips decoding again.
+        self._verified: dict[str, tuple[Principal, int]] = {}
 
     def issue(self, account: Account) -> IssuedToken:
         """A token for `account`, valid for `lifetime` seconds from the clock's now."""
@@ -70,6 +73,11 @@ class TokenIssuer:
         The token is valid while the clock is before `expire_at`; at `expire_at` it has expired.
         Only HS256 with this secret is accepted, so `alg: none` and other algorithms fail.
         """
+        known = self._verified.get(token)
+        if known is not None:
+            if self._clock.now() >= known[1]:
+                raise AuthenticationError("token expired")
+            return known[0]
         try:
             claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], issuer=ISSUER,
                                 options={"verify_exp": False, "verify_iat": False,
@@ -81,4 +89,7 @@ class TokenIssuer:
             raise AuthenticationError("invalid token")
         if self._clock.now() >= expire_at:
             raise AuthenticationError("token expired")
-        return Principal(subject, domain)
+        if len(self._verified) >= 4096:  # bounded: forget them all, they are cheap to check again
+            self._verified.clear()
+        principal = self._verified.setdefault(token, (Principal(subject, domain), expire_at))[0]
+        return principal

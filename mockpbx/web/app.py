@@ -8,6 +8,7 @@ from mockpbx.backend import Backend, build_backend
 from mockpbx.clock import ControllableClock
 from mockpbx.settings import Settings
 from mockpbx.web.api import api
+from mockpbx.web.cache import PageCache
 from mockpbx.web.control import control
 from mockpbx.web.hooks import install_request_hooks
 from mockpbx.web.errors import register_error_handlers
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
     app.config.update(MAX_CONTENT_LENGTH=backend.settings.max_body_bytes, PROVIDE_AUTOMATIC_OPTIONS=False)
     app.url_map.strict_slashes = False
     app.extensions["mockpbx"] = backend
+    app.extensions["mockpbx.pages"] = PageCache()
     app.register_blueprint(api)
     app.register_blueprint(meta)
     if backend.settings.control:

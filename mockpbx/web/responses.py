@@ -9,10 +9,14 @@ from flask import Response
 JSON = "application/json"
 
 
+def json_bytes(payload: object) -> bytes:
+    """Compact JSON, UTF-8."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def json_response(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A compact JSON response."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status=status, headers=headers, content_type=JSON)
+    return Response(json_bytes(payload), status=status, headers=headers, content_type=JSON)
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

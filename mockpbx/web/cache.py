@@ -1,0 +1,34 @@
+"""A memo of serialised call-log pages, for clients that poll the same window.
+
+A page is a function of the domain, the query, the control state's version and the
+clock's whole second (which decides the visible generated history), so an entry is
+only reused within the same second and the same version: it can never be stale.
+"""
+
+from __future__ import annotations
+
+import threading
+
+Key = tuple[str, bytes, tuple[int, int], int]
+
+
+class PageCache:
+    """Serialised pages of the current second; bounded, thread-safe."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._second = -1
+        self._pages: dict[Key, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Key) -> bytes | None:
+        """The page for `key`, if it was made in the same second."""
+        return self._pages.get(key) if key[3] == self._second else None
+
+    def put(self, key: Key, body: bytes) -> None:
+        """Remember a page; entries of earlier seconds are dropped."""
+        with self._lock:
+            if key[3] != self._second:
+                self._pages, self._second = {}, key[3]
+            if len(self._pages) < self._size:
+                self._pages[key] = body
