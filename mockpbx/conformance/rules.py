@@ -8,7 +8,7 @@ schemathesis checks and `mockpbx verify` both use them, against the mock or a re
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -18,6 +18,12 @@ MAX_RANGE = timedelta(days=31)
 _LOCAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _UINT = re.compile(r"[0-9]{1,20}")
+#: A token should expire within this long after it is issued ("the near future").
+MAX_TOKEN_LIFETIME = timedelta(days=7)
+#: Clock skew tolerated between this machine and the host.
+CLOCK_SKEW = timedelta(minutes=5)
+#: Host offsets that explain a shift best: UTC, and the vendor's zone (Asia/Ho_Chi_Minh).
+LIKELY_HOST_OFFSETS = (timedelta(0), timedelta(hours=7))
 
 
 def parse_local(value: object) -> datetime | None:
@@ -85,7 +91,7 @@ class CallLogQuery:
                 and (self.source is None or isinstance(self.source, str)))
 
 
-def check_window_rule(query: CallLogQuery, status: int, body: object) -> None:
+def check_window_rule(query: CallLogQuery, status: int, body: object, message: str = RANGE_TOO_LONG) -> None:
     """The 31-day rule: at most 31 days is served, more gets 400 with the vendor's message,
     and an inverted window is rejected."""
     window = query.window()
@@ -98,54 +104,196 @@ def check_window_rule(query: CallLogQuery, status: int, body: object) -> None:
         return
     if length > MAX_RANGE:
         assert status == 400, f"window of {length} is over 31 days: expected 400, got {status}"
-        assert body == {"error": RANGE_TOO_LONG}, (
-            f"window of {length} is over 31 days: expected body {{\"error\": \"{RANGE_TOO_LONG}\"}}, got {body!r}")
+        assert body == {"error": message}, (
+            f"window of {length} is over 31 days: expected body {{\"error\": \"{message}\"}}, got {body!r}")
         return
-    if status == 400 and isinstance(body, dict) and body.get("error") == RANGE_TOO_LONG:
+    if status == 400 and isinstance(body, dict) and body.get("error") == message:
         raise AssertionError(f"window of {length} is within 31 days but was rejected with {body!r}")
 
 
-def check_page(query: CallLogQuery, status: int, body: object, zone: ZoneInfo) -> None:
-    """Paging and record rules of a 200 call-log page: echo, size, order, window, filter, arithmetic."""
-    if status != 200 or not isinstance(body, dict):
-        return
-    data, total = body.get("data"), body.get("total")
-    if not isinstance(data, list) or not isinstance(total, int):
-        return  # the schema check reports the shape
-    limit, offset = query.expected_limit(), query.expected_offset()
+def _timed(data: list[object]) -> Iterator[tuple[int, dict[str, object], datetime, datetime]]:
+    """The records whose start_time and end_time parse, with their index and times."""
+    for index, record in enumerate(data):
+        if isinstance(record, dict):
+            start, end = parse_utc(record.get("start_time")), parse_utc(record.get("end_time"))
+            if start is not None and end is not None:
+                yield index, record, start, end
+
+
+def check_page_shape(query: CallLogQuery, data: list[object], body: dict[str, object]) -> None:
+    """limit and offset echoed, at most `limit` records, exactly as many as total and offset leave."""
+    limit, offset, total = query.expected_limit(), query.expected_offset(), body.get("total")
     if limit is not None:
         assert body.get("limit") == limit, f"limit: expected {limit} echoed, got {body.get('limit')!r}"
         assert len(data) <= limit, f"page has {len(data)} records, more than limit {limit}"
     if offset is not None:
         assert body.get("offset") == offset, f"offset: expected {offset} echoed, got {body.get('offset')!r}"
-        if limit is not None:
+        if limit is not None and isinstance(total, int):
             expected = max(0, min(limit, total - offset))
             assert len(data) == expected, (
                 f"page has {len(data)} records; with total {total}, offset {offset} and limit {limit} "
                 f"it should have {expected}")
-    window = query.window()
-    previous: datetime | None = None
-    for index, record in enumerate(data):
-        if not isinstance(record, dict):
-            continue
-        start, end = parse_utc(record.get("start_time")), parse_utc(record.get("end_time"))
-        if start is None or end is None:
-            continue
+
+
+def check_record_arithmetic(data: list[object]) -> None:
+    """Every record: duration = end_time - start_time, amount a non-negative integer."""
+    for index, record, start, end in _timed(data):
         duration = record.get("duration")
         assert duration == int((end - start).total_seconds()), (
             f"data[{index}]: duration {duration!r} but end_time - start_time is {int((end - start).total_seconds())} s")
         amount = record.get("amount")
         assert isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0, (
             f"data[{index}]: amount must be a non-negative integer, got {amount!r}")
+
+
+def check_newest_first(data: list[object]) -> None:
+    """Records ordered by start_time, newest first."""
+    previous: datetime | None = None
+    for index, record, start, _ in _timed(data):
         if previous is not None:
             assert start <= previous, (
                 f"data[{index}] starts at {record.get('start_time')}, after data[{index - 1}]: not newest first")
         previous = start
-        if window is not None:
-            local = start.astimezone(zone).replace(tzinfo=None)
-            assert window[0] <= local <= window[1], (
-                f"data[{index}] starts at {record.get('start_time')} = {local} in {zone.key}, "
-                f"outside the window {query.start_date} .. {query.end_date}")
-        if isinstance(query.source, str) and query.source:
+
+
+def check_in_window(query: CallLogQuery, data: list[object], zone: ZoneInfo) -> None:
+    """Every record started inside the requested window, read in `zone`."""
+    window = query.window()
+    if window is None:
+        return
+    for index, record, start, _ in _timed(data):
+        local = start.astimezone(zone).replace(tzinfo=None)
+        assert window[0] <= local <= window[1], (
+            f"data[{index}] starts at {record.get('start_time')} = {local} in {zone.key}, "
+            f"outside the window {query.start_date} .. {query.end_date}")
+
+
+def check_source_filter(query: CallLogQuery, data: list[object]) -> None:
+    """With a non-empty `source`, every record is from that source."""
+    if not isinstance(query.source, str) or not query.source:
+        return
+    for index, record in enumerate(data):
+        if isinstance(record, dict):
             assert record.get("source") == query.source, (
                 f"data[{index}] has source {record.get('source')!r}, but source={query.source!r} was asked")
+
+
+def page_data(status: int, body: object) -> tuple[list[object], dict[str, object]] | None:
+    """The records and the body of a 200 page whose shape the rules can judge, else None."""
+    if status != 200 or not isinstance(body, dict):
+        return None
+    data, total = body.get("data"), body.get("total")
+    if not isinstance(data, list) or not isinstance(total, int):
+        return None  # the schema check reports the shape
+    return data, body
+
+
+def check_page(query: CallLogQuery, status: int, body: object, zone: ZoneInfo) -> None:
+    """Paging and record rules of a 200 call-log page: echo, size, order, window, filter, arithmetic."""
+    page = page_data(status, body)
+    if page is None:
+        return
+    data, document = page
+    check_page_shape(query, data, document)
+    check_record_arithmetic(data)
+    check_newest_first(data)
+    check_in_window(query, data, zone)
+    check_source_filter(query, data)
+
+
+def check_token_expiry(expire_at: object, now: float) -> None:
+    """`expire_at` is an integer of Unix seconds in the near future (not milliseconds, not past)."""
+    assert isinstance(expire_at, int) and not isinstance(expire_at, bool), (
+        f"expire_at must be an integer of Unix seconds, got {expire_at!r}")
+    earliest = now - CLOCK_SKEW.total_seconds()
+    latest = now + (MAX_TOKEN_LIFETIME + CLOCK_SKEW).total_seconds()
+    unit = " (milliseconds?)" if expire_at > 1000 * now else ""
+    assert earliest < expire_at <= latest, (
+        f"expire_at {expire_at}{unit} should be Unix seconds in the near future "
+        f"(now is {int(now)}; at most {MAX_TOKEN_LIFETIME.days} days ahead)")
+
+
+def record_key(record: object) -> str:
+    """A record as a comparable value (its JSON fields, sorted)."""
+    return repr(sorted(record.items())) if isinstance(record, dict) else repr(record)
+
+
+def check_total_stable(first_total: int, total: object, offset: int) -> None:
+    """`total` does not change while paging through the same query."""
+    assert total == first_total, (
+        f"total changed while paging: {first_total} on the first page, {total!r} at offset {offset}")
+
+
+def check_pages_cover(pages: Sequence[tuple[int, list[object]]], total: int,
+                      full: list[object] | None = None) -> None:
+    """Pages (offset, data) are disjoint and, put together, are exactly the full listing."""
+    seen: dict[str, int] = {}
+    joined: list[object] = []
+    for offset, data in pages:
+        for index, record in enumerate(data):
+            key = record_key(record)
+            if key in seen and (full is None or full.count(record) < 2):
+                raise AssertionError(f"the page at offset {offset} repeats, at data[{index}], the record "
+                                     f"seen at position {seen[key]}: pages overlap")
+            seen.setdefault(key, offset + index)
+            joined.append(record)
+    covered = min(total, pages[-1][0] + len(pages[-1][1])) if pages else 0
+    assert len(joined) == covered, f"pages hold {len(joined)} records together, expected {covered} of total {total}"
+    if full is not None:
+        for index, (left, right) in enumerate(zip(joined, full)):
+            assert left == right, (f"record {index} of the pages put together differs from record {index} "
+                                   f"of a single page of {len(full)}: {left!r} != {right!r}")
+
+
+def local_start(record: object, zone: ZoneInfo) -> datetime | None:
+    """A record's start_time as a naive wall-clock time in `zone`, if it parses."""
+    start = parse_utc(record.get("start_time")) if isinstance(record, dict) else None
+    return None if start is None else start.astimezone(zone).replace(tzinfo=None)
+
+
+def window_shift(samples: Iterable[tuple[tuple[datetime, datetime], Sequence[datetime]]]
+                 ) -> tuple[timedelta, timedelta] | None:
+    """The range of constant shifts d such that every record of every sample (window, local
+    start times) lies in the window moved by d; None if no single shift fits them all."""
+    low, high = timedelta.min, timedelta.max
+    for (start, end), times in samples:
+        for time in times:
+            low, high = max(low, time - end), min(high, time - start)
+    if low > high or low == timedelta.min:
+        return None
+    return low, high
+
+
+def _hours(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def describe_shift(shift: tuple[timedelta, timedelta], zone: ZoneInfo, when: datetime,
+                   likely: Sequence[timedelta] = LIKELY_HOST_OFFSETS) -> str | None:
+    """Explain a constant shift of all records as the time zone the host seems to read times in.
+
+    Among the shifts that fit, one that a `likely` host offset explains wins; otherwise the
+    whole hour nearest the middle of the range (quarter hours if no whole hour fits).
+    """
+    low, high = shift
+    ours = zone.utcoffset(when) or timedelta(0)
+    quarter, real = timedelta(minutes=15), (timedelta(hours=-12), timedelta(hours=14))  # offsets in use
+    candidates = [k * quarter for k in range(-26 * 4, 26 * 4 + 1)
+                  if low <= k * quarter <= high and k != 0 and real[0] <= ours - k * quarter <= real[1]]
+    if not candidates:
+        return None
+    middle = low + (high - low) / 2
+    whole = [c for c in candidates if c % timedelta(hours=1) == timedelta(0)] or candidates
+    fitting = [ours - host for host in likely if ours - host in candidates]
+    guess = fitting[0] if fitting else min(whole, key=lambda c: abs(c - middle))
+    host = ours - guess
+    text = (f"every record is {_hours(guess)} h off the window in {zone.key}: "
+            f"host appears to read times as UTC{_hours(host)}")
+    if high - low > timedelta(hours=3):
+        text += f" (the records fit any shift from {_hours(low)} to {_hours(high)} h)"
+    if host == timedelta(0) and ours != timedelta(0):
+        text += f" (or it prints {zone.key} wall-clock times with a Z suffix)"
+    return text

@@ -1,0 +1,2 @@
+"""`mockpbx verify`: check any host, the mock or the vendor's staging, against the contract
+and its business rules, within a hard request budget."""

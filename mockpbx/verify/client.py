@@ -1,0 +1,230 @@
+"""The only way verify talks to the host: a hard request budget, a rate limit, Retry-After
+honoured, an early stop after a burst of 5xx or timeouts, and every exchange recorded."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import urllib3
+
+from mockpbx.verify.redact import Redactor
+
+#: Consecutive 5xx answers or timeouts after which verify leaves the host alone.
+BURST = 5
+#: Longest Retry-After verify waits for; beyond it, it stops.
+MAX_RETRY_AFTER = 30.0
+#: Attempts of a request rate-limited with 429 + Retry-After (when retrying is asked for).
+RATE_LIMIT_RETRIES = 3
+#: How much of a response body the exchange log keeps.
+LOGGED_BODY = 64 * 1024
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+                         "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
+
+
+class BudgetExhausted(Exception):
+    """The hard request budget is spent: nothing more is sent."""
+
+
+class ClientStopped(Exception):
+    """The client stopped sending (a burst of 5xx or timeouts, or a Retry-After too long)."""
+
+
+@dataclass
+class Exchange:
+    """One request sent to the host and what came back (or the network error)."""
+
+    id: int
+    origin: str
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes = b""
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes = b""
+    error: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        """The response's Content-Type, or ''."""
+        return next((v for k, v in self.response_headers.items() if k.lower() == "content-type"), "")
+
+    def json(self) -> object:
+        """The response body as JSON, or None if it is not JSON."""
+        try:
+            return json.loads(self.response_body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+def retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds a Retry-After header asks to wait (delta or HTTP date), if any."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+class Pacer:
+    """Spaces request starts at least 1/rate apart and holds them while a Retry-After runs."""
+
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self._interval = 1.0 / rate
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until the next request may start."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+    def hold(self, seconds: float) -> None:
+        """No request starts for `seconds` from now."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
+
+
+class BudgetedClient:
+    """Sends requests to `base_url`; never more than `budget`, never faster than `rate` per second."""
+
+    def __init__(self, base_url: str, *, budget: int, rate: float, timeout: float, redactor: Redactor,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.budget, self.sent = budget, 0
+        self.redactor = redactor
+        self.exchanges: list[Exchange] = []
+        self._by_id: dict[int, Exchange] = {}
+        self.stop_reason: str | None = None
+        self.unreachable = False
+        self._pacer = Pacer(rate, clock, sleep)
+        self._burst = self._silent = 0
+        self._lock = threading.Lock()
+        self._pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=timeout), maxsize=4)
+        self._timeout = timeout
+
+    @property
+    def remaining(self) -> int:
+        """Requests left in the budget."""
+        return max(0, self.budget - self.sent)
+
+    def exchange(self, ident: int) -> Exchange | None:
+        """A logged exchange by its id."""
+        with self._lock:
+            return self._by_id.get(ident)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._pool.clear()
+
+    def send(self, method: str, target: str, *, headers: Mapping[str, str] | None = None,
+             body: bytes = b"", origin: str, retry_rate_limited: bool = False) -> Exchange:
+        """Send one request (`target` is the path and query); raises BudgetExhausted or ClientStopped.
+
+        With `retry_rate_limited`, a 429 with a Retry-After is sent again (at most twice) once the
+        wait is over; every attempt counts against the budget.
+        """
+        for _ in range(RATE_LIMIT_RETRIES):
+            exchange = self._attempt(method, target, headers or {}, body, origin)
+            if not (retry_rate_limited and exchange.status == 429 and self.remaining and self.stop_reason is None
+                    and retry_after(exchange.response_headers, time.time()) is not None):
+                break
+        return exchange
+
+    def _attempt(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                 origin: str) -> Exchange:
+        exchange = self._reserve(method, target, headers, body, origin)
+        self._pacer.wait()
+        started = time.monotonic()
+        self._perform(exchange)
+        exchange.elapsed = time.monotonic() - started
+        self._after(exchange)
+        return exchange
+
+    def _reserve(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                 origin: str) -> Exchange:
+        with self._lock:
+            if self.stop_reason is not None:
+                raise ClientStopped(self.stop_reason)
+            if self.sent >= self.budget:
+                raise BudgetExhausted(f"the request budget of {self.budget} is spent")
+            self.sent += 1
+            exchange = Exchange(self.sent, origin, method.upper(), self.base_url + target,
+                                {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}, body)
+            return exchange
+
+    def _perform(self, exchange: Exchange) -> None:
+        try:
+            response = self._pool.request(exchange.method, exchange.url, body=exchange.request_body or None,
+                                          headers=exchange.request_headers, redirect=False,
+                                          preload_content=True, decode_content=True)
+        except urllib3.exceptions.NewConnectionError as error:  # a subclass of the timeout errors
+            exchange.error = f"network error: {_reason(error)}"
+        except urllib3.exceptions.TimeoutError:
+            exchange.error = f"no answer within {self._timeout:g} s (timeout)"
+        except urllib3.exceptions.HTTPError as error:
+            exchange.error = f"network error: {_reason(error)}"
+        else:
+            exchange.status = response.status
+            exchange.response_headers = {k: v for k, v in response.headers.items()
+                                         if k.lower() not in ("content-encoding", "transfer-encoding")}
+            exchange.response_body = response.data or b""
+
+    def _after(self, exchange: Exchange) -> None:
+        self._learn_secrets(exchange)
+        with self._lock:
+            logged = replace(exchange, response_body=exchange.response_body[:LOGGED_BODY])
+            self.exchanges.append(logged)
+            self._by_id[logged.id] = logged
+            failed = exchange.error is not None or (exchange.status or 0) >= 500
+            self._burst = self._burst + 1 if failed else 0
+            self._silent = self._silent + 1 if exchange.error is not None else 0
+            if self._burst >= BURST and self.stop_reason is None:
+                self.unreachable = self._silent >= BURST
+                last = exchange.error or f"HTTP {exchange.status}"
+                self.stop_reason = f"stopped early after {BURST} server errors or timeouts in a row (last: {last})"
+        wait = retry_after(exchange.response_headers, time.time()) if exchange.status in (429, 503) else None
+        if wait is not None:
+            if wait > MAX_RETRY_AFTER:
+                with self._lock:
+                    self.stop_reason = self.stop_reason or (
+                        f"stopped early: the host asked to wait {wait:.0f} s (Retry-After), over {MAX_RETRY_AFTER:.0f} s")
+            else:
+                self._pacer.hold(wait)
+
+    def _learn_secrets(self, exchange: Exchange) -> None:
+        """Tokens and api keys that the host hands out are secrets too."""
+        body = exchange.json() if exchange.status == 200 else None
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, dict):
+            for name in ("api_key", "token"):
+                if isinstance(data.get(name), str):
+                    self.redactor.add(data[name])
+
+
+def _reason(error: Exception) -> str:
+    """A short reason for a network error, without the connection object's repr."""
+    text = str(getattr(error, "reason", None) or error)
+    return text[text.index("[Errno"):].rstrip(")") if "[Errno" in text else text
+
+
+def describe_target(base_url: str) -> str:
+    """`scheme://host[:port]` of a base URL, for messages."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"

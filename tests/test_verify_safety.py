@@ -1,0 +1,115 @@
+"""`mockpbx verify` is safe to point at staging: a hard request budget, only the contract's
+operations, Retry-After honoured, an early stop after a burst of 5xx or timeouts."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.wrappers import Response
+
+from tests.verify.broken import CALL_LOG, Recording, Rewrite, serve, small_mock
+from tests.verify.run import run_verify
+
+WSGIApp = Callable[..., Any]
+DECLARED = {("POST", "/v1/auth"), ("POST", "/v1/auth/token"), ("GET", "/v1/call/log")}
+
+
+@pytest.fixture(scope="module")
+def mock() -> WSGIApp:
+    return small_mock()
+
+
+@pytest.mark.parametrize("budget", [10, 45, 150])
+def test_the_request_budget_holds(budget: int, mock: WSGIApp, tmp_path: Path) -> None:
+    recording = Recording(mock)
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path, max_requests=budget)
+    assert outcome.report is not None
+    received = len(recording.requests)
+    assert received <= budget
+    assert received == outcome.report["requests"]["sent"]
+    assert outcome.code == 0, outcome.out
+    if budget < 100:
+        assert received == budget  # small budgets are spent to the last request, never beyond
+
+
+def test_the_rate_limit_holds(mock: WSGIApp, tmp_path: Path) -> None:
+    recording = Recording(mock)
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path, max_requests=30, rate_limit="20/s")
+    times = [t for t, _, _ in recording.requests]
+    assert outcome.code == 0 and len(times) == 30
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.04  # 1/20 s, less the timer's jitter
+    assert times[-1] - times[0] >= 29 / 20 - 0.05
+
+
+def test_only_the_contracts_operations_are_sent(mock: WSGIApp, tmp_path: Path) -> None:
+    recording = Recording(mock)
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path, max_requests=150)
+    assert recording.operations() <= DECLARED
+    assert outcome.report is not None and outcome.report["requests"]["not_sent"] > 0
+    assert "outside the contract were not sent" in outcome.out
+
+
+def test_probe_methods_sends_undeclared_methods(mock: WSGIApp, tmp_path: Path) -> None:
+    recording = Recording(mock)
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path, max_requests=150, probe_methods=True)
+    assert outcome.code == 0, outcome.out
+    assert {m for m, _ in recording.operations() - DECLARED} >= {"PUT", "DELETE"}
+    assert {p for _, p in recording.operations()} <= {p for _, p in DECLARED}  # never undeclared paths
+
+
+def _call_log_answers(app: WSGIApp, answer: Callable[[], Response | None]) -> WSGIApp:
+    """The mock, but the call log answers with `answer()` when it returns a response."""
+    def query(q: dict[str, str]) -> dict[str, str] | Response:
+        return answer() or q
+    return Rewrite(app, query=query)
+
+
+def test_a_burst_of_server_errors_stops_the_run(mock: WSGIApp, tmp_path: Path) -> None:
+    broken = _call_log_answers(mock, lambda: Response('{"error": "boom"}', 500, content_type="application/json"))
+    recording = Recording(broken)
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path)
+    assert outcome.code == 1
+    assert len(recording.requests) <= 2 + 5  # login, token, then five 500s in a row
+    assert "stopped early after 5 server errors or timeouts in a row" in outcome.out
+
+
+def test_a_burst_of_timeouts_stops_the_run(mock: WSGIApp, tmp_path: Path) -> None:
+    def slow() -> None:
+        time.sleep(0.6)
+    recording = Recording(_call_log_answers(mock, slow))
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path, timeout=0.2)
+    assert outcome.code == 2, outcome.out
+    assert len([r for r in recording.requests if r[2] == CALL_LOG]) == 5
+    assert "host stopped answering" in outcome.err
+    assert len(outcome.err.strip().splitlines()[-1]) < 300
+
+
+def test_retry_after_is_honoured(mock: WSGIApp, tmp_path: Path) -> None:
+    limited = iter([Response('{"error": "slow down"}', 429, {"Retry-After": "1"}, content_type="application/json")])
+    recording = Recording(_call_log_answers(mock, lambda: next(limited, None)))
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path, max_requests=40)
+    calls = [t for t, _, path in recording.requests if path == CALL_LOG]
+    assert calls[1] - calls[0] >= 0.95  # the second call-log request waited out the Retry-After
+    assert outcome.code == 0, outcome.out
+
+
+def test_a_long_retry_after_stops_the_run(mock: WSGIApp, tmp_path: Path) -> None:
+    response = Response('{"error": "come back later"}', 429, {"Retry-After": "3600"}, content_type="application/json")
+    recording = Recording(_call_log_answers(mock, lambda: response))
+    with serve(recording) as url:
+        outcome = run_verify(url, tmp_path)
+    assert outcome.code == 2
+    assert "asked to wait 3600 s" in outcome.err
+    assert len(recording.requests) == 3
