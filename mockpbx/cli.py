@@ -63,11 +63,28 @@ def main() -> None:
               help="The /_mock control API (on by default). [env MOCKPBX_CONTROL]")
 @click.option("--control-token", help="Require this bearer token on /_mock requests. [env MOCKPBX_CONTROL_TOKEN]")
 @click.option("--journal-size", type=int, help="Requests kept in the journal. [env MOCKPBX_JOURNAL_SIZE; default 1000]")
-def serve(**values: Any) -> None:
-    """Run the mock PBX."""
-    from mockpbx.server import run
+@click.option("--workers", type=int, help="Worker processes; they behave as one server. [env MOCKPBX_WORKERS; default 1]")
+@click.option("--access-log/--no-access-log", default=None,
+              help="A JSON line per request on stderr, secrets redacted. [env MOCKPBX_ACCESS_LOG; default on]")
+@click.option("--dev", is_flag=True, help="Werkzeug's development server instead of granian (one process).")
+def serve(dev: bool, **values: Any) -> None:
+    """Run the mock PBX (granian; --dev for the development server)."""
+    from mockpbx import serving
+    from mockpbx.server import banner, run
     settings = _settings(**values)
-    run(settings, _backend(settings))
+    if dev:
+        run(settings, _backend(settings))
+        return
+    if settings.port == 0:
+        settings = _settings(**{**values, "port": serving.free_port(settings.host)})
+    try:
+        backend, shared = serving.prepare(settings, settings.workers)
+    except DataError as error:
+        raise click.ClickException(f"bad fixture file: {error}") from None
+    try:
+        serving.run_production(settings, backend, settings.workers, banner(settings, backend))
+    finally:
+        serving.cleanup(shared)
 
 
 @main.command()

@@ -28,16 +28,17 @@ def bind(settings: Settings, backend: Backend, *, quiet: bool = False) -> BaseWS
                        request_handler=_QuietHandler if quiet else WSGIRequestHandler)
 
 
-def banner(server: BaseWSGIServer, backend: Backend) -> str:
+def banner(settings: Settings, backend: Backend, port: int | None = None) -> str:
     """What `mockpbx serve` prints on start: the URL and the demo credentials."""
-    host = server.server_address[0]
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{server.server_port}"
+    host = settings.host
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port or settings.port}"
     lines = [f"mockpbx serving the TEL4VN PBX API on {url}  (contract: {url}/openapi.json)"]
     for account in list(backend.service.accounts)[:3]:
         lines.append(f"  demo account: username={account.login} password={account.password} "
                      f"api_key={account.api_key} (domain {account.domain_uuid}, {account.level})")
     lines.append(f"  time zone {backend.settings.timezone}, seed {backend.settings.seed}, "
-                 f"{backend.settings.days} days of generated calls; Ctrl-C or SIGTERM stops")
+                 f"{backend.settings.days} days of generated calls, {settings.workers} worker(s); "
+                 "Ctrl-C or SIGTERM stops")
     return "\n".join(lines)
 
 
@@ -47,7 +48,7 @@ def run(settings: Settings, backend: Backend, out: TextIO = sys.stdout) -> None:
     server = bind(settings, backend)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
-    print(banner(server, backend), file=out, flush=True)
+    print(banner(settings, backend, server.server_port), file=out, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -69,6 +69,8 @@ class Settings:
     control: bool = True
     control_token: str | None = None
     journal_size: int = 1000
+    workers: int = 1
+    access_log: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -128,4 +130,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "control": _bool,
     "control_token": _text,
     "journal_size": _int(1, 1_000_000),
+    "workers": _int(1, 64),
+    "access_log": _bool,
 }
