@@ -162,7 +162,7 @@ def _account_defaults(record: object, version: tuple[int, int]) -> object:
 def build_backend(settings: Settings, clock: ControllableClock | None = None,
                   store: ControlStore | None = None) -> Backend:
     """A fully loaded mock; raises DataError for a bad fixture file."""
-    clock = clock or ControllableClock()
+    clock = clock or settings.start_clock()
     fixtures = load_fixtures(settings.fixtures or default_fixtures_path())
     traffic = build_traffic(settings, fixtures, clock.now())
     return Backend(settings, clock, fixtures, traffic, store or MemoryStore(clock, settings.journal_size))

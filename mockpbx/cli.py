@@ -66,6 +66,9 @@ def main() -> None:
 @click.option("--workers", type=int, help="Worker processes; they behave as one server. [env MOCKPBX_WORKERS; default 1]")
 @click.option("--access-log/--no-access-log", default=None,
               help="A JSON line per request on stderr, secrets redacted. [env MOCKPBX_ACCESS_LOG; default on]")
+@click.option("--clock-start", help="Start the mock's clock at this RFC 3339 time instead of now. [env MOCKPBX_CLOCK_START]")
+@click.option("--freeze-clock/--no-freeze-clock", default=None,
+              help="Start with the clock stopped. [env MOCKPBX_FREEZE_CLOCK; default running]")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of granian (one process).")
 def serve(dev: bool, **values: Any) -> None:
     """Run the mock PBX (granian; --dev for the development server)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -13,7 +12,6 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from mockpbx.backend import Backend
 from mockpbx.settings import Settings
 
-log = logging.getLogger("mockpbx")
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -44,8 +42,7 @@ def banner(settings: Settings, backend: Backend, port: int | None = None) -> str
 
 def run(settings: Settings, backend: Backend, out: TextIO = sys.stdout) -> None:
     """Serve until interrupted or SIGTERM, then finish the requests in flight and return."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    server = bind(settings, backend)
+    server = bind(settings, backend, quiet=True)  # the access log has the requests
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
     print(banner(settings, backend, server.server_port), file=out, flush=True)

@@ -8,7 +8,6 @@ inherited by the forked workers. With several workers the control state lives in
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import socket
@@ -23,7 +22,6 @@ from mockpbx.backend import Backend, build_backend
 from mockpbx.control.shared import SharedStore
 from mockpbx.settings import Settings
 
-log = logging.getLogger("mockpbx")
 _PRELOADED: Backend | None = None
 
 
@@ -48,9 +46,8 @@ def prepare(settings: Settings, workers: int) -> tuple[Backend, Path | None]:
     if workers <= 1:
         return build_backend(settings), None
     directory = Path(tempfile.mkdtemp(prefix="mockpbx-state-"))
-    from mockpbx.clock import ControllableClock
-    start = ControllableClock().now()
-    store = SharedStore.create(directory, start, frozen=False, journal_size=settings.journal_size)
+    start = settings.start_clock().now()
+    store = SharedStore.create(directory, start, frozen=settings.freeze_clock, journal_size=settings.journal_size)
     return build_backend(settings, clock=store.clock, store=store), directory  # type: ignore[arg-type]
 
 

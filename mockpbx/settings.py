@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mockpbx.clock import ControllableClock
+
 
 class SettingsError(ValueError):
     """A setting that cannot be used; the message names it."""
@@ -44,6 +46,16 @@ def _zone(text: str) -> str:
     return text
 
 
+def _moment(text: str) -> str:
+    from mockpbx.domain.errors import InvalidRequestError
+    from mockpbx.domain.records import parse_rfc3339
+    try:
+        parse_rfc3339("clock start", text)
+    except InvalidRequestError:
+        raise ValueError(f"must be an RFC 3339 time such as 2026-01-05T09:00:00+07:00, got {text!r}") from None
+    return text
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser()
 
@@ -71,11 +83,19 @@ class Settings:
     journal_size: int = 1000
     workers: int = 1
     access_log: bool = True
+    clock_start: str | None = None
+    freeze_clock: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
         """The time zone that `start_date`/`end_date` and business hours are read in."""
         return ZoneInfo(self.timezone)
+
+    def start_clock(self) -> ControllableClock:
+        """The mock's clock at start-up: real time, or `clock_start` (running or frozen)."""
+        from mockpbx.domain.records import parse_rfc3339
+        start = None if self.clock_start is None else parse_rfc3339("clock_start", self.clock_start)
+        return ControllableClock(start=start, frozen=self.freeze_clock)
 
     @property
     def secret(self) -> str:
@@ -132,4 +152,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "journal_size": _int(1, 1_000_000),
     "workers": _int(1, 64),
     "access_log": _bool,
+    "clock_start": _moment,
+    "freeze_clock": _bool,
 }

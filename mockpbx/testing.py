@@ -57,7 +57,8 @@ class MockPBX:
             from mockpbx.server import bind
             from mockpbx.settings import Settings
             token = {"control_token": self._control_token} if self._control_token else {}
-            settings = Settings.load({}, **{"host": "127.0.0.1", "port": 0, **self._settings, **token})
+            settings = Settings.load({}, **{"host": "127.0.0.1", "port": 0, "access_log": False,
+                                            **self._settings, **token})
             self._server = bind(settings, build_backend(settings), quiet=True)
             self.url = f"http://127.0.0.1:{self._server.server_port}"
             self._thread = threading.Thread(target=self._server.serve_forever, name="mockpbx", daemon=True)

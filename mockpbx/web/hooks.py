@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import sys
 import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from urllib.parse import parse_qs
+
 from flask import Flask, Response, request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
-from mockpbx.control.journal import RawEntry
+from mockpbx.control.journal import RawEntry, redact_query
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -30,6 +37,11 @@ def _drop_connection() -> bool:
     return True
 
 
+def _broken_body() -> Iterator[bytes]:
+    raise ConnectionAbortedError("mockpbx drop fault: connection cut on purpose")
+    yield b""  # a generator: it fails when the server starts sending the body
+
+
 def _fault_response(fault: Fault) -> Response | None:
     if fault.delay_ms:
         time.sleep(fault.delay_ms / 1000)
@@ -37,8 +49,12 @@ def _fault_response(fault: Fault) -> Response | None:
         body = fault.body if fault.body is not None else {"error": f"injected fault {fault.id}"}
         return json_response(body, fault.status or 500, fault.headers)
     if fault.kind == "drop":
-        request.environ["mockpbx.dropped"] = _drop_connection()
-        return Response(b"", status=fault.status or 502)  # what the client gets if the socket stays open
+        request.environ["mockpbx.dropped"] = True
+        if _drop_connection():
+            return Response(b"", status=502)  # never reaches the client: its socket is shut
+        # No socket to shut (granian): the body breaks off, so the server cuts the connection
+        # after the status line, and the client never gets a complete answer.
+        return Response(_broken_body(), status=200, content_type="application/json")
     return None
 
 
@@ -46,6 +62,7 @@ def install_request_hooks(app: Flask) -> None:
     """Faults before the handler; truncation and the journal after it."""
     backend = _backend(app)
     store = backend.store
+    access_log = backend.settings.access_log and app.config.get("MOCKPBX_ACCESS_LOG", True)
 
     @app.before_request
     def before() -> Response | None:
@@ -72,8 +89,24 @@ def install_request_hooks(app: Flask) -> None:
             if fault.status:
                 response.status_code = fault.status
             response.headers.update(fault.headers)
-        store.log(_entry(backend, environ, response, fault))
+        entry = _entry(backend, environ, response, fault)
+        store.log(entry)
+        if access_log:
+            _access_line(entry, environ)
         return response
+
+
+def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
+    """One JSON line per request on stderr: no headers or bodies, secret-named query values hidden."""
+    line = json.dumps({
+        "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "event": "request", "method": entry.method, "path": entry.path,
+        "query": redact_query(parse_qs(entry.query_string, keep_blank_values=True)),
+        "status": entry.status, "duration_ms": round(entry.duration_ms, 3),
+        "fault": None if entry.fault is None else entry.fault[0],
+        "remote": environ.get("REMOTE_ADDR"), "pid": os.getpid(),
+    }, separators=(",", ":"))
+    sys.stderr.write(line + "\n")  # one write per line: whole lines even with several workers
 
 
 def _entry(backend: Backend, environ: dict[str, object], response: Response, fault: Fault | None) -> RawEntry:

@@ -1,0 +1,132 @@
+"""`mockpbx serve` on granian: N workers behave as one server; replicas agree; logs are safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+CALLS = "/v1/call/log"
+WINDOW = {"start_date": "2026-11-20 00:00:00", "end_date": "2026-11-27 12:00:00"}
+DEMO = {"username": "foo@test.tel4vn.com", "password": "foo123"}
+API_KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process, self.url = process, url
+        self.stderr_lines: list[str] = []
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        # A new connection each time, so that requests spread over the workers.
+        return requests.get(self.url + path, timeout=10, headers={"Connection": "close", **kwargs.pop("headers", {})},
+                            **kwargs)
+
+    def post(self, path: str, body: object, **kwargs: Any) -> requests.Response:
+        return requests.post(self.url + path, json=body, timeout=10, headers={"Connection": "close"}, **kwargs)
+
+    def token(self) -> str:
+        return str(self.post("/v1/auth/token", {"api_key": API_KEY}).json()["data"]["token"])
+
+
+@contextmanager
+def serve(*args: str) -> Iterator[Server]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")}
+    process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--port", "0", "--days", "10",
+                                "--calls-per-day", "100", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None and process.stderr is not None
+    line = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+", line)
+    server = Server(process, match.group(0) if match else "")
+    reader = threading.Thread(target=lambda: server.stderr_lines.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        assert match, f"no URL in the banner: {line!r}"
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        reader.join(timeout=5)
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_two_workers_behave_as_one_server() -> None:
+    with serve("--workers", "2", "--clock-start", "2026-11-27T12:00:00+07:00", "--freeze-clock") as server:
+        token = server.token()
+        auth = {"Authorization": f"Bearer {token}"}
+        before = server.get(CALLS, params=WINDOW, headers=auth).json()["total"]
+        # Each change goes through one worker; every later request, on any worker, sees it.
+        server.post("/_mock/calls", {"domain_uuid": "dddddddd-1111-2222-3333-eeeeeeee", "calls": [
+            {"source": "0899123456", "destination": "0971234567", "start_time": "2026-11-26T01:00:00Z",
+             "duration": 30}]})
+        server.post("/_mock/faults", {"method": "GET", "path": "/healthz", "status": 503, "times": 5})
+        server.post("/_mock/clock", {"advance_seconds": 3599})
+        totals = {server.get(CALLS, params=WINDOW, headers=auth).json()["total"] for _ in range(20)}
+        assert totals == {before + 1}
+        health = [server.get("/healthz").status_code for _ in range(20)]
+        assert health.count(503) == 5 and health.count(200) == 15
+        clocks = {server.get("/_mock/clock").json()["unix"] for _ in range(10)}
+        assert clocks == {1795755600 + 3599}
+        server.post("/_mock/clock", {"advance_seconds": 1})
+        assert {server.get(CALLS, params=WINDOW, headers=auth).status_code for _ in range(10)} == {401}
+        journal = server.get("/_mock/requests").json()["data"]
+        assert len(journal) == 2 + 20 + 20 + 10  # every API request, whichever worker took it
+        assert [e["id"] for e in journal] == sorted(e["id"] for e in journal)
+        server.post("/_mock/reset", {})
+        assert {server.get(CALLS, params=WINDOW, headers={
+            "Authorization": f"Bearer {server.token()}"}).json()["total"] for _ in range(10)} == {before}
+    pids = {json.loads(line)["pid"] for line in server.stderr_lines if line.startswith("{")}
+    assert len(pids) == 2, "both workers served requests"
+
+
+def test_replicas_with_the_same_seed_serve_the_same_data_and_accept_each_others_tokens() -> None:
+    # The first replica started five minutes before the second (by its clock), the same seed.
+    with serve("--seed", "3", "--clock-start", "2026-11-27T11:55:00+07:00") as early, \
+            serve("--seed", "3", "--clock-start", "2026-11-27T12:00:00+07:00", "--freeze-clock") as late:
+        early.post("/_mock/clock", {"now": "2026-11-27T12:00:00+07:00", "frozen": True})
+        token = early.token()
+        for query in (WINDOW, {**WINDOW, "offset": 300, "limit": 100}, {**WINDOW, "source": "0971234567"}):
+            a = early.get(CALLS, params=query, headers={"Authorization": f"Bearer {token}"})
+            b = late.get(CALLS, params=query, headers={"Authorization": f"Bearer {token}"})
+            assert a.status_code == b.status_code == 200 and a.json() == b.json() and a.json()["total"] > 100
+        other = serve("--seed", "4", "--clock-start", "2026-11-27T12:00:00+07:00", "--freeze-clock")
+        with other as different:
+            assert different.get(CALLS, params=WINDOW, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_access_log_is_json_without_secrets_and_sigterm_is_graceful() -> None:
+    with serve() as server:
+        token = server.token()
+        server.post("/v1/auth", DEMO)
+        server.get(CALLS, params={**WINDOW, "token": "leaked-in-query"}, headers={"Authorization": f"Bearer {token}"})
+    assert server.process.returncode == 0
+    lines = [json.loads(line) for line in server.stderr_lines if line.startswith("{")]
+    assert [(e["method"], e["path"], e["status"]) for e in lines] == [
+        ("POST", "/v1/auth/token", 200), ("POST", "/v1/auth", 200), ("GET", CALLS, 200)]
+    text = "".join(server.stderr_lines)
+    for secret in ("foo123", API_KEY, token, "leaked-in-query"):
+        assert secret not in text
+
+
+def test_a_drop_fault_cuts_the_connection_under_granian() -> None:
+    with serve() as server:
+        server.post("/_mock/faults", {"path": "/healthz", "kind": "drop", "times": 1})
+        try:
+            response = server.get("/healthz")
+            response.json()
+            dropped = False
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, ValueError):
+            dropped = True
+        assert dropped
+        assert server.get("/healthz").status_code == 200
