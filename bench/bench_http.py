@@ -39,6 +39,7 @@ PRISM_CMD = "{prism} mock --host 127.0.0.1 --port {port} --verboseLevel error {r
 WIREMOCK_CMD = ("java -jar {jar} --bind-address 127.0.0.1 --port {port} --root-dir {bench}/wiremock "
                 "--disable-request-logging --no-request-journal --disable-banner")
 JVM_WARMUP = 6.0
+VARIED = Path(__file__).resolve().parent / "varied_offset.lua"
 #: Calls per weekday that put over 1,000,000 generated calls in a 31-day window.
 MILLION = {"MOCKPBX_DAYS": "31", "MOCKPBX_CALLS_PER_DAY": "42000"}
 
@@ -57,11 +58,14 @@ def ensure_peers() -> None:
 def targets(args: argparse.Namespace) -> list[Target]:
     """Every target of the run, in order."""
     path = call_log_path(days=30, limit=10)
-    mockpbx = args.mockpbx_cmd or args.server_cmd
+    mockpbx = args.mockpbx_cmd
     bearer = {"Authorization": "Bearer bench-token"}  # Prism and WireMock only check that one is there
     found = [
         Target("mockpbx w1", mockpbx, path, login=True, values={"workers": 1, "module": "wsgi_app:app"}),
         Target("mockpbx w2", mockpbx, path, login=True, values={"workers": 2, "module": "wsgi_app:app"}),
+        # Every request a different page: nothing is served from the page memo.
+        Target("mockpbx w1 varied", mockpbx, path, login=True, script=str(VARIED),
+               values={"workers": 1, "module": "wsgi_app:app"}),
         Target("flask hello w1", args.server_cmd, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"}),
         Target("flask hello w2", args.server_cmd, "/hello", bearer, values={"workers": 2, "module": "hello_app:app"}),
         Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
@@ -127,8 +131,9 @@ def main() -> int:
     parser.add_argument("--server-cmd", default=SERVER,
                         help="production server template for the bare Flask app and, by default, mockpbx "
                              "({port} {workers} {module} {python} {bench} {root})")
-    parser.add_argument("--mockpbx-cmd", help="template for mockpbx, e.g. 'mockpbx serve --workers {workers} "
-                                              "--port {port}' [--server-cmd on bench/wsgi_app.py]")
+    parser.add_argument("--mockpbx-cmd", default="{python} -m mockpbx serve --workers {workers} --port {port} "
+                                                 "--no-access-log",
+                        help="template for mockpbx [%(default)s]")
     parser.add_argument("--rounds", type=int, default=2,
                         help="measure every target this many times, alternating the order; report the best [2]")
     parser.add_argument("--skip", nargs="*", default=[], help="skip targets whose name contains one of these")
@@ -154,7 +159,7 @@ def main() -> int:
     print(f"GET /v1/call/log (30-day window ending now, limit 10; /hello for the floor): wrk -t{args.threads} "
           f"-c{args.connections} -d{args.duration:g}s --latency after {args.warmup:g} s warm-up "
           f"({max(args.warmup, JVM_WARMUP):g} s for WireMock's JVM), on 127.0.0.1")
-    print(f"server: {args.mockpbx_cmd or args.server_cmd}")
+    print(f"mockpbx: {args.mockpbx_cmd}\nfloor:   {args.server_cmd}")
     print(f"each row: the best of {args.rounds} round(s) by req/s; 1-min load average "
           f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} cores)\n")
     print(table(rows))

@@ -256,7 +256,7 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def run_wrk(port: int, path: str, headers: Mapping[str, str], duration: float, connections: int,
-            threads: int) -> WrkResult:
+            threads: int, script: str | None = None) -> WrkResult:
     """Load 127.0.0.1:`port``path` with wrk for `duration` seconds (whole seconds, at least 1;
     bounded by a hard timeout)."""
     seconds = max(1, round(duration))
@@ -264,6 +264,8 @@ def run_wrk(port: int, path: str, headers: Mapping[str, str], duration: float, c
                "--timeout", "5s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", script]
     command.append(f"http://127.0.0.1:{port}{path}")
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=False)
     if done.returncode != 0:

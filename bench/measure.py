@@ -53,6 +53,8 @@ class Target:
     once: bool = False
     #: Further requests timed one at a time (wrk, 1 connection) after the main load.
     probes: dict[str, str] = field(default_factory=dict)
+    #: A wrk Lua script (e.g. one that varies the query so that no two requests are alike).
+    script: str | None = None
 
 
 @dataclass
@@ -128,8 +130,8 @@ def measure(target: Target, duration: float, connections: int, threads: int, war
             log(f"[{target.name}] first 200 after {row.startup_s:.2f} s: {row.first}")
             warmup = warmup if target.warmup is None else max(warmup, target.warmup)
             if warmup > 0:
-                run_wrk(port, target.path, probe.headers, warmup, connections, threads)
-            row.wrk = run_wrk(port, target.path, probe.headers, duration, connections, threads)
+                run_wrk(port, target.path, probe.headers, warmup, connections, threads, target.script)
+            row.wrk = run_wrk(port, target.path, probe.headers, duration, connections, threads, target.script)
             log(f"[{target.name}] {row.wrk.rps:.0f} req/s, p50 {row.wrk.p50_ms:.2f} ms, "
                 f"p99 {row.wrk.p99_ms:.2f} ms, non-2xx {row.wrk.non_2xx}, socket errors {row.wrk.socket_errors}")
             for label, path in target.probes.items():

@@ -88,3 +88,21 @@ def materialize(raw: RawEntry) -> dict[str, Any]:
         "duration_ms": round(raw.duration_ms, 3),
         "fault": None if raw.fault is None else {"id": raw.fault[0], "kind": raw.fault[1]},
     }
+
+
+_SECRET_ENVIRON = frozenset("HTTP_" + h.upper().replace("-", "_") for h in SECRET_HEADERS)
+
+
+def scrub(raw: RawEntry) -> RawEntry:
+    """The entry with every secret gone, cheaply, for writing it out of the process."""
+    headers = {k: (f"{v.split(' ', 1)[0]} {REDACTED}" if " " in v.strip() else REDACTED)
+               if k in _SECRET_ENVIRON else v for k, v in raw.headers.items()}
+    query = raw.query_string
+    if any(key in query.lower() for key in SECRET_KEYS):
+        from urllib.parse import urlencode
+        query = urlencode(redact_query(parse_qs(query, keep_blank_values=True)), doseq=True)
+    body, mimetype = raw.body, raw.mimetype
+    if body:
+        shown = body_for_journal(body, mimetype)
+        body, mimetype = json.dumps(shown).encode(), "application/json"
+    return raw._replace(headers=headers, query_string=query, body=body, mimetype=mimetype)

@@ -1,9 +1,10 @@
 """A control store shared by the worker processes of one server: the same interface as
-`MemoryStore`, kept in a directory (a small memory-mapped header plus SQLite).
+`MemoryStore`, kept in a directory (a small memory-mapped header, SQLite, journal files).
 
 The header holds what every request reads (the reset generation, the mutation count,
 the number of active faults and the clock) so the common path costs a few memory reads;
-mutations, faults and the journal live in SQLite (WAL). Writers serialise on an `flock`.
+mutations and faults live in SQLite (WAL), the journal in one append-only file per process
+and thread. Writers of the header serialise on an `flock`.
 Create it in the parent before forking; each process opens its own SQLite connection.
 """
 
@@ -21,20 +22,33 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mockpbx.control.faults import Fault, fault_from_record
-from mockpbx.control.journal import RawEntry, materialize
+from mockpbx.control.journal import RawEntry, materialize, scrub
 from mockpbx.control.state import Mutation
 
 _MAGIC = 0x6D6F636B706278  # "mockpbx"
-# magic, seq (seqlock), generation, mutations, faults, frozen, initial_frozen,
-# then doubles: offset, frozen_at, initial_start
-_HEADER = struct.Struct("<7q3d")
+_HEADER = struct.Struct("<8q3d")
+
+
+class Header(NamedTuple):
+    """The shared header; `seq` is a seqlock (odd while a writer is at work)."""
+
+    magic: int
+    seq: int
+    generation: int
+    mutations: int
+    faults: int
+    frozen: int
+    initial_frozen: int
+    journal_epoch: int
+    offset: float
+    frozen_at: float
+    initial_start: float
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mutations (id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, remaining INTEGER);
-CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
 """
 
 
@@ -49,6 +63,7 @@ class SharedStore:
         self._pid = -1
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
+        self._journal_fds: list[int] = []
         self.clock = SharedClock(self)
 
     @classmethod
@@ -58,7 +73,7 @@ class SharedStore:
         directory.mkdir(parents=True, exist_ok=True)
         with open(directory / "header", "wb") as header:
             offset = 0.0 if frozen else start - time.time()
-            header.write(_HEADER.pack(_MAGIC, 0, 0, 0, 0, int(frozen), int(frozen), offset, start, start))
+            header.write(_HEADER.pack(_MAGIC, 0, 0, 0, 0, int(frozen), int(frozen), 0, offset, start, start))
             header.write(b"\0" * (4096 - _HEADER.size))
         (directory / "lock").touch()
         with sqlite3.connect(directory / "state.sqlite") as db:
@@ -76,7 +91,7 @@ class SharedStore:
                 self._map = mmap.mmap(self._header_file.fileno(), 4096)
                 self._lock_file = open(self.directory / "lock", "r+b")
                 self._local = threading.local()
-                self._connections = []
+                self._connections, self._journal_fds = [], []
                 self._depth = 0
                 self._pid = os.getpid()
 
@@ -98,10 +113,15 @@ class SharedStore:
             if self._pid == os.getpid():
                 for db in self._connections:
                     db.close()
+                for fd in self._journal_fds:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
                 self._map.close()
                 self._header_file.close()
                 self._lock_file.close()
-            self._connections, self._pid, self._local = [], -1, threading.local()
+            self._connections, self._journal_fds, self._pid, self._local = [], [], -1, threading.local()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -118,37 +138,33 @@ class SharedStore:
                 if self._depth == 0:
                     fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
-    def header(self) -> tuple[Any, ...]:
+    def header(self) -> Header:
         """A consistent read of the header (a seqlock: retry while a writer is at work)."""
         self._open()
         for _ in range(10_000):
             values = _HEADER.unpack_from(self._map, 0)
             if values[1] % 2 == 0 and _HEADER.unpack_from(self._map, 0)[1] == values[1]:
-                return values
+                return Header(*values)
         raise RuntimeError("the shared control header stays busy")
 
     def write_header(self, **changes: float) -> None:
         """Change header fields; call with `_locked()` held."""
-        names = ("magic", "seq", "generation", "mutations", "faults", "frozen", "initial_frozen",
-                 "offset", "frozen_at", "initial_start")
-        values = dict(zip(names, self.header(), strict=True))
-        values.update(changes)
-        seq = values["seq"]
-        struct.pack_into("<q", self._map, 8, seq + 1)  # odd: readers wait
-        values["seq"] = seq + 1
-        _HEADER.pack_into(self._map, 0, *[int(v) if i < 7 else float(v) for i, v in enumerate(values.values())])
-        struct.pack_into("<q", self._map, 8, seq + 2)
+        current = self.header()
+        values = current._replace(**changes, seq=current.seq + 1)
+        struct.pack_into("<q", self._map, 8, current.seq + 1)  # odd: readers wait
+        _HEADER.pack_into(self._map, 0, *[int(v) if i < 8 else float(v) for i, v in enumerate(values)])
+        struct.pack_into("<q", self._map, 8, current.seq + 2)
 
     # -- the ControlStore interface -------------------------------------------------------------
     def version(self) -> tuple[int, int]:
         """(reset generation, number of mutations since it)."""
         header = self.header()
-        return header[2], header[3]
+        return header.generation, header.mutations
 
     def mutations_since(self, generation: int, applied: int) -> tuple[int, list[Mutation]]:
         """The current generation and its mutations after the first `applied`."""
         with self._locked():
-            current = self.header()[2]
+            current = self.header().generation
             start = applied if generation == current else 0
             rows = self._db().execute("SELECT body FROM mutations WHERE generation = ? ORDER BY id "
                                       "LIMIT -1 OFFSET ?", (current, start)).fetchall()
@@ -168,11 +184,12 @@ class SharedStore:
         """Back to the start-up state, for every process."""
         with self._locked():
             db = self._db()
-            for table in ("mutations", "faults", "journal"):
+            for table in ("mutations", "faults"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             header = self.header()  # the clock goes back as MemoryStore's does: frozen at the start, or real time
-            self.write_header(generation=header[2] + 1, mutations=0, faults=0, frozen=header[6],
-                              frozen_at=header[9], offset=0.0)
+            self.write_header(generation=header.generation + 1, mutations=0, faults=0, frozen=header.initial_frozen,
+                              frozen_at=header.initial_start, offset=0.0)
+            self.clear_requests()
 
     def add_fault(self, record: object) -> Fault:
         """Validate and add a fault rule."""
@@ -183,7 +200,7 @@ class SharedStore:
                                 (json.dumps(asdict(fault)), fault.times))
             fault = Fault(**{**asdict(fault), "id": cursor.lastrowid})
             db.execute("UPDATE faults SET body = ? WHERE id = ?", (json.dumps(asdict(fault)), fault.id))
-            self.write_header(faults=self.header()[4] + 1)
+            self.write_header(faults=self.header().faults + 1)
             return fault
 
     def faults(self) -> list[Fault]:
@@ -204,7 +221,7 @@ class SharedStore:
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         """The first rule matching a request, counting one use of it."""
-        if self.header()[4] == 0:  # no faults: no lock, no query
+        if self.header().faults == 0:  # no faults: no lock, no query
             return None
         with self._locked():
             for fault in self.faults():
@@ -212,28 +229,65 @@ class SharedStore:
                     db = self._db()
                     if fault.times == 1:
                         db.execute("DELETE FROM faults WHERE id = ?", (fault.id,))
-                        self.write_header(faults=self.header()[4] - 1)
+                        self.write_header(faults=self.header().faults - 1)
                     elif fault.times is not None:
                         db.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (fault.id,))
                     return fault
         return None
 
     def log(self, entry: RawEntry) -> None:
-        """Append a journal entry, redacted before it is written; the oldest fall off past the bound."""
-        db = self._db()
-        cursor = db.execute("INSERT INTO journal (body) VALUES (?)", (json.dumps(materialize(entry)),))
-        if cursor.lastrowid and cursor.lastrowid % 100 == 0:
-            db.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_size,))
+        """Append a journal entry to this process's file, secrets scrubbed before it is written.
+
+        Each process appends whole lines to a file of its own (no lock, no contention); the
+        reader merges the files of the current epoch; clearing starts a new epoch.
+        """
+        epoch = self.header().journal_epoch
+        if getattr(self._local, "journal", None) is None or self._local.journal[0] != epoch:
+            self._open_journal(epoch)
+        _, fd, count = self._local.journal
+        row: list[Any] = [time.time_ns(), count, *scrub(entry)]  # real time orders the processes' lines
+        row[7] = row[7].decode("utf-8", "replace")  # the body, already redacted
+        line = (json.dumps(row, separators=(",", ":")) + "\n").encode()
+        os.write(fd, line)
+        if count + 1 >= self.journal_size:  # rotate: keep the last file whole, start a new one
+            os.close(fd)
+            name = self._journal_name(epoch)
+            os.replace(name, name.with_suffix(".old"))
+            self._local.journal = None
+        else:
+            self._local.journal = (epoch, fd, count + 1)
+
+    def _journal_name(self, epoch: int) -> Path:
+        return self.directory / f"journal-{epoch}-{os.getpid()}-{threading.get_ident()}.jsonl"
+
+    def _open_journal(self, epoch: int) -> None:
+        old = getattr(self._local, "journal", None)
+        if old is not None:
+            os.close(old[1])
+        fd = os.open(self._journal_name(epoch), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._local.journal = (epoch, fd, 0)
+        with self._thread_lock:
+            self._journal_fds.append(fd)
 
     def requests(self) -> list[dict[str, Any]]:
-        """The journal, oldest first."""
-        rows = self._db().execute("SELECT id, body FROM journal ORDER BY id DESC LIMIT ?",
-                                  (self.journal_size,)).fetchall()
-        return [{**json.loads(body), "id": entry_id} for entry_id, body in reversed(rows)]
+        """The journal of every process, oldest first."""
+        epoch = self.header().journal_epoch
+        rows: list[list[Any]] = []
+        for path in self.directory.glob(f"journal-{epoch}-*"):
+            with open(path, encoding="utf-8") as lines:
+                rows.extend(json.loads(line) for line in lines if line.endswith("\n"))
+        rows.sort(key=lambda row: (row[0], row[1]))
+        rows = rows[-self.journal_size:]
+        return [{**materialize(RawEntry(*row[2:7], row[7].encode(), *row[8:])), "id": index}
+                for index, row in enumerate(rows, start=1)]
 
     def clear_requests(self) -> None:
-        """Empty the journal."""
-        self._db().execute("DELETE FROM journal")
+        """Empty the journal: a new epoch; the old files go."""
+        with self._locked():
+            epoch = self.header().journal_epoch
+            self.write_header(journal_epoch=epoch + 1)
+            for path in self.directory.glob(f"journal-{epoch}-*"):
+                path.unlink(missing_ok=True)
 
 
 class SharedClock:
@@ -245,18 +299,18 @@ class SharedClock:
     def now(self) -> float:
         """The clock's current time."""
         header = self._store.header()
-        return header[8] if header[5] else time.time() + header[7]
+        return header.frozen_at if header.frozen else time.time() + header.offset
 
     @property
     def frozen(self) -> bool:
         """Whether the clock stands still."""
-        return bool(self._store.header()[5])
+        return bool(self._store.header().frozen)
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward (or back)."""
         with self._store._locked():
-            self._store.write_header(offset=self._store.header()[7] + seconds,
-                                     frozen_at=self._store.header()[8] + seconds)
+            header = self._store.header()
+            self._store.write_header(offset=header.offset + seconds, frozen_at=header.frozen_at + seconds)
             return self.now()
 
     def set(self, when: float) -> None:
@@ -274,7 +328,7 @@ class SharedClock:
         """Let the clock run again from where it stands."""
         with self._store._locked():
             if self.frozen:
-                self._store.write_header(frozen=0, offset=self._store.header()[8] - time.time())
+                self._store.write_header(frozen=0, offset=self._store.header().frozen_at - time.time())
 
     def reset(self) -> None:
         """Back to the start-up state of the clock."""
