@@ -87,7 +87,7 @@ def measure(log: CallLog, window: Window, source: str | None, repeat: int,
     total = log.query("domain", window, source, Page(10, 0)).total
     for offset in (0, total // 2, max(0, total - 10)):
         page = Page(10, offset)
-        ms = median_ms(lambda: log.query("domain", window, source, page), repeat)
+        ms = median_ms(lambda page=page: log.query("domain", window, source, page), repeat)
         rows.append((f"31-day window{label}, source={source or '-'}, offset={offset}", ms, total))
 
 

@@ -56,12 +56,13 @@ def run_production(settings: Settings, backend: Backend, workers: int, banner_te
     """Serve with granian until SIGTERM or Ctrl-C; in-flight requests get up to 10 s to finish."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     global _PRELOADED
     _PRELOADED = backend
     server = Granian("mockpbx.serving:load_app", address=settings.host, port=settings.port,
                      interface=Interfaces.WSGI, workers=workers, blocking_threads=1,
-                     workers_kill_timeout=10, log_level="warning", log_access=False)
+                     workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
     # The banner is the readiness signal: print it once a worker accepts connections. The
     # thread runs while granian forks its workers: what it would import is imported first,
     # so that no import lock is held at a fork (a forked worker would wait for it forever).

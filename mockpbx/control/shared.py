@@ -150,7 +150,7 @@ class SharedStore:
     def write_header(self, **changes: float) -> None:
         """Change header fields; call with `_locked()` held."""
         current = self.header()
-        values = current._replace(**changes, seq=current.seq + 1)
+        values = current._replace(**changes, seq=current.seq + 1)  # type: ignore[arg-type]
         struct.pack_into("<q", self._map, 8, current.seq + 1)  # odd: readers wait
         _HEADER.pack_into(self._map, 0, *[int(v) if i < 8 else float(v) for i, v in enumerate(values)])
         struct.pack_into("<q", self._map, 8, current.seq + 2)
@@ -278,7 +278,7 @@ class SharedStore:
                 rows.extend(json.loads(line) for line in lines if line.endswith("\n"))
         rows.sort(key=lambda row: (row[0], row[1]))
         rows = rows[-self.journal_size:]
-        return [{**materialize(RawEntry(*row[2:7], row[7].encode(), *row[8:])), "id": index}
+        return [{**materialize(RawEntry(*row[2:7], row[7].encode(), *row[8:])), "id": index}  # type: ignore[call-arg]
                 for index, row in enumerate(rows, start=1)]
 
     def clear_requests(self) -> None:

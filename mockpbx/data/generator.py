@@ -48,7 +48,7 @@ def day_calls(randomness: RandomSource, domain_uuid: str, day: date, sources: Se
               profile: TrafficProfile, zone: ZoneInfo, fake: Faker) -> list[Call]:
     """The calls of one local day, sorted by start; a pure function of the seed, domain and day."""
     rnd = randomness.stream("calls", domain_uuid, day.isoformat())
-    fake.random = rnd
+    fake.random = rnd  # type: ignore[attr-defined]  # Faker's proxy forwards it to its generator
     expected = profile.calls_per_day * WEEKDAY_FACTORS[day.weekday()]
     count = max(0, round(expected * rnd.uniform(0.85, 1.15)))
     midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
@@ -85,7 +85,7 @@ def generate_table(randomness: RandomSource, domain_uuid: str, sources: Sequence
 def domain_sources(randomness: RandomSource, domain_uuid: str, count: int = 4) -> list[str]:
     """A few fixed outbound numbers for a domain that the fixtures give none."""
     fake = _faker()
-    fake.random = randomness.stream("sources", domain_uuid)
+    fake.random = randomness.stream("sources", domain_uuid)  # type: ignore[attr-defined]
     return [fake.vn_trunk_number() for _ in range(count)]
 
 

@@ -27,14 +27,14 @@ class VietnamPhoneProvider(BaseProvider):
         """A 10-digit mobile number with a real carrier prefix, e.g. 0971234567."""
         rnd = self.generator.random
         carrier = rnd.choices(_CARRIERS, _CARRIER_WEIGHTS)[0]
-        return rnd.choice(MOBILE_PREFIXES[carrier]) + self._digits(7)
+        return str(rnd.choice(MOBILE_PREFIXES[carrier])) + self._digits(7)
 
     def vn_fixed_line_number(self) -> str:
         """An 11-digit fixed-line number: 024/028 + 8 digits or a province code + 7 digits."""
         rnd = self.generator.random
         if rnd.random() < 0.75:
-            return rnd.choice(BIG_CITY_AREA_CODES) + self._digits(8)
-        return rnd.choice(PROVINCE_AREA_CODES) + self._digits(7)
+            return str(rnd.choice(BIG_CITY_AREA_CODES)) + self._digits(8)
+        return str(rnd.choice(PROVINCE_AREA_CODES)) + self._digits(7)
 
     def vn_toll_free_number(self) -> str:
         """A 1800 number of 8 or 10 digits."""
@@ -48,7 +48,7 @@ class VietnamPhoneProvider(BaseProvider):
         """A destination as a business dials them: mostly mobiles, then fixed lines, some 1800/1900."""
         kinds = (self.vn_mobile_number, self.vn_fixed_line_number,
                  self.vn_toll_free_number, self.vn_premium_number)
-        return self.generator.random.choices(kinds, _DESTINATION_WEIGHTS)[0]()
+        return str(self.generator.random.choices(kinds, _DESTINATION_WEIGHTS)[0]())
 
     def vn_trunk_number(self) -> str:
         """A company's outbound number (source): a fixed-line DID or a mobile."""

@@ -88,7 +88,7 @@ class CallTable:
         self._source_names: list[str] = []
         self._dest_codec = _Strings()
         source_ids: dict[str, int] = {}
-        by_source: dict[int, tuple[array, array]] = {}
+        by_source: dict[int, tuple[array[int], array[int]]] = {}
         tag_bits = tag << SEQ_BITS
         previous = -1
         for seq, call in enumerate(calls):

@@ -44,7 +44,8 @@ def parse_local(name: str, value: str | None, zone: ZoneInfo) -> datetime:
     if match is None:
         raise InvalidRequestError(f"{name} must be a date and time as YYYY-MM-DD HH:MM:SS")
     try:  # the datetime constructor is strptime's check without its cost
-        return datetime(*map(int, match.groups()), tzinfo=zone)  # type: ignore[misc]
+        year, month, day, hour, minute, second = map(int, match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
     except ValueError:
         raise InvalidRequestError(f"{name} is not a real calendar date and time: {value}") from None
 
