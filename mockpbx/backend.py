@@ -77,6 +77,11 @@ class Backend:
         self.service = PbxService(AccountBook(self.fixtures.accounts), self._tokens,
                                   build_call_log(self.clock, self.fixtures, self.traffic), self.settings.zone)
 
+    @property
+    def synced_version(self) -> tuple[int, int]:
+        """The control version this process has applied."""
+        return self._seen
+
     def sync(self) -> PbxService:
         """Apply the control changes this process has not seen yet; return the current service."""
         if self.store.version() != self._seen:

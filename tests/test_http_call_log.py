@@ -192,3 +192,23 @@ def test_repeated_queries_follow_added_data_and_the_clock(client: FlaskClient, b
     assert call_log(client, bearer, **window).get_json()["total"] == first["total"] + 1
     clock.advance(-3600)  # an hour back: the generated calls of the last hour are not there yet
     assert call_log(client, bearer, **window).get_json()["total"] < first["total"]
+
+
+def test_the_fast_path_answers_exactly_as_flask_does(client: FlaskClient, bearer: dict[str, str],
+                                                      clock: ControllableClock) -> None:
+    first = call_log(client, bearer, **LAST_30, offset=7)  # computed by Flask, memoised
+    again = call_log(client, bearer, **LAST_30, offset=7)  # answered by the WSGI fast path
+    assert again.get_data() == first.get_data()
+    assert sorted(again.headers.items()) == sorted(first.headers.items())
+    journal = client.get("/_mock/requests?path=/v1/call/log").get_json()["data"]
+    assert [e["status"] for e in journal] == [200, 200]
+    assert journal[1]["headers"]["Authorization"] == "Bearer <redacted>"
+    # A fault, an unknown token or an expired one are never answered from the memo.
+    client.post("/_mock/faults", json={"method": "GET", "path": "/v1/call/log", "status": 503, "times": 1})
+    assert call_log(client, bearer, **LAST_30, offset=7).status_code == 503
+    assert call_log(client, {"Authorization": "Bearer forged"}, **LAST_30, offset=7).status_code == 401
+    clock.advance(3600)
+    assert call_log(client, bearer, **LAST_30, offset=7).get_json() == {"error": "token expired"}
+    head = client.head("/v1/call/log", query_string={**LAST_30, "offset": 7},
+                       headers={"Authorization": f"Bearer {token_for(client)}"})
+    assert head.status_code == 200 and head.get_data() == b""

@@ -219,6 +219,10 @@ class SharedStore:
             self.write_header(faults=db.execute("SELECT COUNT(*) FROM faults").fetchone()[0])
             return int(removed)
 
+    def has_faults(self) -> bool:
+        """Whether any fault rule is active (a header read)."""
+        return self.header().faults > 0
+
     def take_fault(self, method: str, path: str) -> Fault | None:
         """The first rule matching a request, counting one use of it."""
         if self.header().faults == 0:  # no faults: no lock, no query

@@ -12,6 +12,7 @@ from mockpbx.web.cache import PageCache
 from mockpbx.web.control import control
 from mockpbx.web.hooks import install_request_hooks
 from mockpbx.web.errors import register_error_handlers
+from mockpbx.web.fastpath import CallLogFastPath
 from mockpbx.web.meta import meta
 
 
@@ -30,11 +31,12 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
     app.config.update(MAX_CONTENT_LENGTH=backend.settings.max_body_bytes, PROVIDE_AUTOMATIC_OPTIONS=False)
     app.url_map.strict_slashes = False
     app.extensions["mockpbx"] = backend
-    app.extensions["mockpbx.pages"] = PageCache()
+    pages = app.extensions["mockpbx.pages"] = PageCache()
     app.register_blueprint(api)
     app.register_blueprint(meta)
     if backend.settings.control:
         app.register_blueprint(control)
     install_request_hooks(app)
+    app.wsgi_app = CallLogFastPath(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
     register_error_handlers(app)
     return app

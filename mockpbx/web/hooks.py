@@ -62,7 +62,6 @@ def install_request_hooks(app: Flask) -> None:
     """Faults before the handler; truncation and the journal after it."""
     backend = _backend(app)
     store = backend.store
-    access_log = backend.settings.access_log and app.config.get("MOCKPBX_ACCESS_LOG", True)
 
     @app.before_request
     def before() -> Response | None:
@@ -89,11 +88,24 @@ def install_request_hooks(app: Flask) -> None:
             if fault.status:
                 response.status_code = fault.status
             response.headers.update(fault.headers)
-        entry = _entry(backend, environ, response, fault)
-        store.log(entry)
-        if access_log:
-            _access_line(entry, environ)
+        body, mimetype = _request_body(backend)
+        status = None if environ.get("mockpbx.dropped") else response.status_code
+        record(backend, environ, status, fault, body, mimetype)
         return response
+
+
+def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
+           body: bytes = b"", mimetype: str = "") -> None:
+    """Journal one request (and write its access-log line, if on)."""
+    headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
+    entry = RawEntry(
+        backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
+        str(environ.get("QUERY_STRING", "")), headers, body, mimetype, status,
+        (time.perf_counter() - environ["mockpbx.started"]) * 1000,  # type: ignore[operator]
+        None if fault is None else (fault.id, fault.kind))
+    backend.store.log(entry)
+    if backend.settings.access_log:
+        _access_line(entry, environ)
 
 
 def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
@@ -109,19 +121,16 @@ def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     sys.stderr.write(line + "\n")  # one write per line: whole lines even with several workers
 
 
-def _entry(backend: Backend, environ: dict[str, object], response: Response, fault: Fault | None) -> RawEntry:
-    raw = b""
-    if environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING"):
-        length = request.content_length
-        if length is None or length <= backend.settings.max_body_bytes:
-            try:
-                raw = request.get_data(cache=True)
-            except Exception:  # e.g. a body over the limit without a Content-Length
-                raw = b""
-    headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
-    return RawEntry(
-        backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
-        str(environ.get("QUERY_STRING", "")), headers, raw, request.mimetype if raw else "",
-        None if environ.get("mockpbx.dropped") else response.status_code,
-        (time.perf_counter() - environ["mockpbx.started"]) * 1000,  # type: ignore[operator]
-        None if fault is None else (fault.id, fault.kind))
+def _request_body(backend: Backend) -> tuple[bytes, str]:
+    """The request body for the journal (none when over the size limit) and its media type."""
+    environ = request.environ
+    if not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+        return b"", ""
+    length = request.content_length
+    if length is not None and length > backend.settings.max_body_bytes:
+        return b"", ""
+    try:
+        raw = request.get_data(cache=True)
+    except Exception:  # e.g. a body over the limit without a Content-Length
+        return b"", ""
+    return raw, request.mimetype if raw else ""
