@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.error
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,8 @@ def test_connecting_to_a_running_server_with_a_control_token() -> None:
         with pytest.raises(MockControlError, match="401"):
             MockPBX(started.url).reset()
         assert json.dumps(remote.requests()).count("ctl") == 0
+
+
+def test_in_process_fixtures_of_the_plugin(mockpbx_client: Any) -> None:
+    response = mockpbx_client.post("/v1/auth", json={"username": "foo@test.tel4vn.com", "password": "foo123"})
+    assert response.status_code == 200 and response.get_json()["data"]["level"] == "admin"
