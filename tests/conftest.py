@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import os
+
 import pytest
 from flask import Flask
+from hypothesis import settings as hypothesis_settings
 from flask.testing import FlaskClient
 
 from mockpbx.clock import ControllableClock
 from mockpbx.settings import Settings
 from mockpbx.web.app import create_app
+
+# In CI, property tests and fuzzing run a fixed set of examples, so that a landing never depends on
+# luck; locally they explore new ones each run.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 DEMO = {"username": "foo@test.tel4vn.com", "password": "foo123"}
 DEMO_API_KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"
