@@ -81,11 +81,11 @@ def serve(dev: bool, **values: Any) -> None:
     if settings.port == 0:
         settings = _settings(**{**values, "port": serving.free_port(settings.host)})
     try:
-        backend, shared = serving.prepare(settings, settings.workers)
+        backend, shared = serving.prepare(settings)
     except DataError as error:
         raise click.ClickException(f"bad fixture file: {error}") from None
     try:
-        serving.run_production(settings, backend, settings.workers, banner(settings, backend))
+        serving.run_production(settings, backend, banner(settings, backend))
     finally:
         serving.cleanup(shared)
 

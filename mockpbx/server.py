@@ -13,7 +13,6 @@ from mockpbx.backend import Backend
 from mockpbx.settings import Settings
 
 
-
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: object, **kwargs: object) -> None:  # the journal has the requests
         pass

@@ -41,9 +41,9 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-def prepare(settings: Settings, workers: int) -> tuple[Backend, Path | None]:
-    """The backend for `workers` processes, and the shared-state directory to remove afterwards."""
-    if workers <= 1:
+def prepare(settings: Settings) -> tuple[Backend, Path | None]:
+    """The backend for `settings.workers` processes, and the shared-state directory to remove afterwards."""
+    if settings.workers <= 1:
         return build_backend(settings), None
     directory = Path(tempfile.mkdtemp(prefix="mockpbx-state-"))
     start = settings.start_clock().now()
@@ -51,8 +51,7 @@ def prepare(settings: Settings, workers: int) -> tuple[Backend, Path | None]:
     return build_backend(settings, clock=store.clock, store=store), directory  # type: ignore[arg-type]
 
 
-def run_production(settings: Settings, backend: Backend, workers: int, banner_text: str,
-                   out: TextIO = sys.stdout) -> None:
+def run_production(settings: Settings, backend: Backend, banner_text: str, out: TextIO = sys.stdout) -> None:
     """Serve with granian until SIGTERM or Ctrl-C; in-flight requests get up to 10 s to finish."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -61,7 +60,7 @@ def run_production(settings: Settings, backend: Backend, workers: int, banner_te
     global _PRELOADED
     _PRELOADED = backend
     server = Granian("mockpbx.serving:load_app", address=settings.host, port=settings.port,
-                     interface=Interfaces.WSGI, workers=workers, blocking_threads=1,
+                     interface=Interfaces.WSGI, workers=settings.workers, blocking_threads=1,
                      workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
     # The banner is the readiness signal: print it once a worker accepts connections. The
     # thread runs while granian forks its workers: what it would import is imported first,

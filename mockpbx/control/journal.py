@@ -70,6 +70,11 @@ class RawEntry(NamedTuple):
     fault: tuple[int, str] | None
 
 
+def utc_millis(moment: float) -> str:
+    """RFC 3339 UTC with milliseconds and `Z`, as the journal and the access log show times."""
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _header_name(key: str) -> str:
     return (key[5:] if key.startswith("HTTP_") else key).replace("_", "-").title()
 
@@ -77,8 +82,7 @@ def _header_name(key: str) -> str:
 def materialize(raw: RawEntry) -> dict[str, Any]:
     """The journal entry as the control API shows it, with every secret redacted."""
     return {
-        "time": datetime.fromtimestamp(raw.moment, timezone.utc).isoformat(timespec="milliseconds")
-                        .replace("+00:00", "Z"),
+        "time": utc_millis(raw.moment),
         "method": raw.method,
         "path": raw.path,
         "query": redact_query(parse_qs(raw.query_string, keep_blank_values=True)),

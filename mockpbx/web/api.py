@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request
 
 from mockpbx.domain.errors import InvalidRequestError
 from mockpbx.domain.service import PbxService
-from mockpbx.web.cache import PageCache
+from mockpbx.web.cache import PageCache, page_key
 from mockpbx.web.responses import JSON, error_response, json_bytes, json_response
 
 api = Blueprint("api", __name__)
@@ -59,8 +59,7 @@ def call_log() -> Response:
     svc = backend.sync()
     environ = request.environ
     principal = svc.authorize(environ.get("HTTP_AUTHORIZATION"))
-    key = (principal.domain_uuid, environ.get("QUERY_STRING", "").encode("latin-1"), version,
-           int(backend.clock.now()))
+    key = page_key(principal.domain_uuid, environ, version, backend.clock.now())
     pages: PageCache = current_app.extensions["mockpbx.pages"]
     body = pages.get(key)
     if body is None:

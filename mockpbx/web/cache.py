@@ -8,8 +8,19 @@ only reused within the same second and the same version: it can never be stale.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 Key = tuple[str, bytes, tuple[int, int], int]
+
+
+def page_key(domain_uuid: str, environ: Mapping[str, Any], version: tuple[int, int], now: float) -> Key:
+    """The memo key of a call-log request: domain, raw query, control version, clock second.
+
+    Both the Flask handler (which fills the memo) and the WSGI fast path (which reads it)
+    use this, so they can never disagree on what a page depends on.
+    """
+    return domain_uuid, str(environ.get("QUERY_STRING", "")).encode("latin-1"), version, int(now)
 
 
 class PageCache:

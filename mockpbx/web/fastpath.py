@@ -15,7 +15,7 @@ from typing import Any
 
 from mockpbx.backend import Backend
 from mockpbx.domain.errors import DomainError
-from mockpbx.web.cache import PageCache
+from mockpbx.web.cache import PageCache, page_key
 from mockpbx.web.hooks import record
 
 CALL_LOG = "/v1/call/log"
@@ -52,6 +52,4 @@ class CallLogFastPath:
             principal = backend.service.authorize(environ.get("HTTP_AUTHORIZATION"))
         except DomainError:
             return None  # Flask's path answers the error
-        key = (principal.domain_uuid, environ.get("QUERY_STRING", "").encode("latin-1"), version,
-               int(backend.clock.now()))
-        return self._pages.get(key)
+        return self._pages.get(page_key(principal.domain_uuid, environ, version, backend.clock.now()))

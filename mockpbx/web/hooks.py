@@ -8,14 +8,13 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
 from flask import Flask, Response, request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
-from mockpbx.control.journal import RawEntry, redact_query
+from mockpbx.control.journal import RawEntry, redact_query, utc_millis
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -111,7 +110,7 @@ def record(backend: Backend, environ: dict[str, object], status: int | None, fau
 def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     """One JSON line per request on stderr: no headers or bodies, secret-named query values hidden."""
     line = json.dumps({
-        "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": utc_millis(time.time()),
         "event": "request", "method": entry.method, "path": entry.path,
         "query": redact_query(parse_qs(entry.query_string, keep_blank_values=True)),
         "status": entry.status, "duration_ms": round(entry.duration_ms, 3),
