@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from mockpbx.domain.window import LIMIT_MAX, MAX_RANGE
-from mockpbx.verify.client import BURST, BudgetedClient, Exchange
+from mockpbx.verify.client import BURST, BudgetedClient, ClientStopped, Exchange
 from mockpbx.verify.probes import FORMAT, describe_answer
 
 LOGIN, TOKEN, CALL_LOG = "/v1/auth", "/v1/auth/token", "/v1/call/log"
@@ -82,6 +82,8 @@ class CallLogReader:
                                         retry_rate_limited=True)
             if exchange.status is not None and exchange.status < 500 and exchange.status != 429:
                 return exchange
+        if self.client.stop_reason:
+            raise ClientStopped(self.client.stop_reason)
         return exchange
 
     def _post(self, path: str, payload: dict[str, str], origin: str) -> Exchange:
