@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable
 
 from mockpbx.domain.numbering import BIG_CITY_AREA_CODES, MOBILE_PREFIXES, NumberClass, classify
 
-#: Draws tried for one number before giving up (only tiny classes, e.g. 2-digit codes, run out).
+#: Draws tried for one number before giving up (only tiny classes, e.g. 3-digit codes, run out).
 MAX_ATTEMPTS = 1000
+#: Values with fewer digits are not phone numbers ("anonymous", "*9", "0") and are kept as they are.
+MIN_DIGITS = 3
 _CARRIER_OF = {prefix: prefixes for prefixes in MOBILE_PREFIXES.values() for prefix in prefixes}
 _COUNTRY_PREFIXES = ("+84", "84")
 
@@ -76,11 +78,19 @@ def number_class(number: str) -> str:
 
 
 def pseudonymise(numbers: Iterable[str], key: bytes) -> dict[str, str]:
-    """A pseudonym for each distinct number, deterministic for the same numbers and key."""
+    """A pseudonym for each distinct number, deterministic for the same numbers and key.
+
+    Example:
+        >>> pseudonymise(["0971234567", "18001234"], b"a secret key")["18001234"][:4]
+        '1800'
+    """
     real = set(numbers)
     used: set[str] = set()
     mapping: dict[str, str] = {}
     for number in sorted(real):  # a fixed order: collisions resolve the same way every time
+        if sum(c.isdigit() for c in number) < MIN_DIGITS:
+            mapping[number] = number
+            continue
         wanted = number_class(number)
         for attempt in range(MAX_ATTEMPTS):
             candidate = _candidate(number, _draws(key, number, attempt))

@@ -45,7 +45,7 @@ def _read(recorded: list[WindowRecords], profile: str, options: RecordOptions) -
 def _anonymise(calls: list[Call], key: bytes) -> tuple[list[Call], int]:
     mapping = pseudonymise((n for c in calls for n in (c.source, c.destination)), key)
     return [Call(c.start_time, c.duration, mapping[c.source], mapping[c.destination], c.amount)
-            for c in calls], len(mapping)
+            for c in calls], sum(real != fake for real, fake in mapping.items())
 
 
 def _header(options: RecordOptions, recorded: list[WindowRecords], profile: str, calls: int, numbers: int,
