@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from mockpbx.domain.window import LIMIT_MAX, MAX_RANGE
-from mockpbx.verify.client import BURST, BudgetedClient, ClientStopped, Exchange
+from mockpbx.verify.client import BURST, BudgetedClient, ClientStopped, Exchange, describe_target
 from mockpbx.verify.probes import FORMAT, describe_answer
 
 LOGIN, TOKEN, CALL_LOG = "/v1/auth", "/v1/auth/token", "/v1/call/log"
@@ -76,12 +76,17 @@ class CallLogReader:
         self.token_fields: dict[str, object] = {}
 
     def _send(self, method: str, target: str, headers: dict[str, str], body: bytes, origin: str) -> Exchange:
-        """Send, retrying 429, 5xx and timeouts until an answer or the client stops (a burst of them)."""
+        """Send, retrying 429, 5xx and network errors until an answer or the client stops (a burst of them).
+
+        At the login, a host that cannot be reached is reported at once: it was never up.
+        """
         for _ in range(BURST):
             exchange = self.client.send(method, target, headers=headers, body=body, origin=origin,
                                         retry_rate_limited=True)
             if exchange.status is not None and exchange.status < 500 and exchange.status != 429:
                 return exchange
+            if exchange.error and not self._token:
+                raise RecordError(f"cannot reach {describe_target(self.client.base_url)}: {exchange.error}")
         if self.client.stop_reason:
             raise ClientStopped(self.client.stop_reason)
         return exchange

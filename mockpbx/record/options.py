@@ -76,6 +76,7 @@ def build_options(values: Mapping[str, Any], env: Mapping[str, str] | None = Non
     """Options from command-line values (None means not given) and MOCKPBX_VERIFY_* variables."""
     import time
     env = os.environ if env is None else env
+    base_url, credentials = _base_url(values.get("base_url")), _credentials(values, env)
     timezone = values.get("timezone") or DEFAULT_TIMEZONE
     zone = _zone(timezone)
     start, end = _window(values.get("window_start"), values.get("window_end"), zone,
@@ -91,7 +92,7 @@ def build_options(values: Mapping[str, Any], env: Mapping[str, str] | None = Non
     if as_username is not None and not as_username.strip():
         raise OptionsError("--as-username must not be empty")
     return RecordOptions(
-        base_url=_base_url(values.get("base_url")), credentials=_credentials(values, env),
+        base_url=base_url, credentials=credentials,
         window_start=start, window_end=end, output=Path(output), timezone=timezone,
         max_requests=_number("max-requests", _given(values, "max_requests", DEFAULT_MAX_REQUESTS), MIN_REQUESTS),
         rate_limit=parse_rate(str(_given(values, "rate_limit", DEFAULT_RATE_LIMIT))),
