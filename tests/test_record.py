@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mockpbx.testing import DEMO_LOGIN, DEMO_PASSWORD, MockPBX
-from tests.record.source import (SPAN, WSGIApp, listing, run_record, source_app, source_host, source_token)
+from tests.record.source import SPAN, WSGIApp, listing, run_record, source_app, source_host, source_token
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -175,7 +175,7 @@ def test_shift_to_keeps_weekdays_local_hours_and_totals(source: str, tmp_path: P
     assert weeks == 13  # 2026-11-27 (a Friday) + 13 weeks = 2027-02-26, the last Friday up to 2027-03-03
     assert shifted["recording"]["windows"][-1]["end"] == "2027-02-26 12:00:00"
     for before, after in zip(plain["calls"], shifted["calls"]):
-        old, new = (datetime.fromisoformat(c["start_time"].replace("Z", "+00:00")).astimezone(ZONE)
+        old, new = (datetime.fromisoformat(c["start_time"]).astimezone(ZONE)
                     for c in (before, after))
         assert (new.replace(tzinfo=None) - old.replace(tzinfo=None)).days == 7 * weeks
         assert (new.weekday(), new.time()) == (old.weekday(), old.time())

@@ -18,8 +18,21 @@ from mockpbx.data.phones import VietnamPhoneProvider
 from mockpbx.domain.numbering import MOBILE_PREFIXES
 from mockpbx.record.pseudonyms import PseudonymError, number_class, pseudonymise
 from mockpbx.testing import MockPBX
-from tests.record.source import (API_KEY, DOMAIN_UUID, LOGIN, PASSWORD, SOURCES, SPAN, USER_UUID, WSGIApp,
-                                 listing, run_record, source_app, source_host, source_token)
+from tests.record.source import (
+    API_KEY,
+    DOMAIN_UUID,
+    LOGIN,
+    PASSWORD,
+    SOURCES,
+    SPAN,
+    USER_UUID,
+    WSGIApp,
+    listing,
+    run_record,
+    source_app,
+    source_host,
+    source_token,
+)
 from tests.verify.broken import Rewrite
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -112,11 +125,11 @@ def _revised(request: Request, response: Response) -> Response:
                         "token": data["token"], "token_type": "Bearer", "user_id": "1"}
     else:
         for index, call in enumerate(body["data"]):
-            start = datetime.fromisoformat(call["start_time"].replace("Z", "+00:00"))
+            start = datetime.fromisoformat(call["start_time"])
             call["uniqueid"] = f"{int(start.timestamp()) - 20}.{index}"
             call["id"] = index + 1
             for field in ("start_time", "end_time"):
-                moment = datetime.fromisoformat(call[field].replace("Z", "+00:00")).astimezone(ZONE)
+                moment = datetime.fromisoformat(call[field]).astimezone(ZONE)
                 call[field] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     response.set_data(json.dumps(body))
     return response

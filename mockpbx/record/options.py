@@ -14,9 +14,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mockpbx.conformance.hooks import Credentials
-from mockpbx.verify.options import (DEFAULT_MAX_REQUESTS, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEZONE,
-                                    OptionsError, _base_url, _credentials, _given, _number, _zone, parse_rate,
-                                    parse_when)
+from mockpbx.verify.options import (
+    DEFAULT_MAX_REQUESTS,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TIMEZONE,
+    OptionsError,
+    _base_url,
+    _credentials,
+    _given,
+    _number,
+    _zone,
+    parse_rate,
+    parse_when,
+)
 
 #: The default span: one API window up to --window-end.
 DEFAULT_SPAN = timedelta(days=31)

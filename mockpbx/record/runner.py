@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 from mockpbx import __version__
@@ -55,7 +55,7 @@ def _header(options: RecordOptions, recorded: list[WindowRecords], profile: str,
     first, last = recorded[0].window, recorded[-1].window
     return {
         "tool": f"mockpbx record {__version__}",
-        "recorded_at": datetime.fromtimestamp(int(now), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recorded_at": datetime.fromtimestamp(int(now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "host": describe_target(options.base_url),
         "profile": profile,
         "timezone": options.timezone,
