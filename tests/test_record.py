@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mockpbx.record.fetch import split_windows
 from mockpbx.testing import DEMO_LOGIN, DEMO_PASSWORD, MockPBX
-from tests.record.source import SPAN, WSGIApp, listing, run_record, source_app, source_host, source_token
+from tests.record.source import SPAN, WINDOWS, WSGIApp, listing, run_record, source_app, source_host, source_token
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -42,8 +43,7 @@ def test_served_recording_has_the_same_totals_and_listing_per_window(source: str
     assert outcome.code == 0, outcome.err
     document = outcome.document
     windows = _windows(document)
-    assert [(s, e) for s, e, _ in windows] == [("2026-10-10 00:00:00", "2026-11-10 00:00:00"),
-                                              ("2026-11-10 00:00:01", "2026-11-27 12:00:00")]
+    assert [(s, e) for s, e, _ in windows] == WINDOWS
     original = MockPBX(source)
     token = source_token(original)
     replay, replay_token = _replay(outcome.path)
@@ -198,3 +198,18 @@ def test_as_username_serves_the_calls_under_that_login(source: str, tmp_path: Pa
         assert listing(replay, token, start, end)[0] == count
     finally:
         replay.stop()
+
+
+@pytest.mark.parametrize("end, expected", [
+    ("2026-01-01 00:00:01", [("2026-01-01 00:00:00", "2026-01-01 00:00:01")]),
+    ("2026-02-01 00:00:00", [("2026-01-01 00:00:00", "2026-02-01 00:00:00")]),  # exactly 31 days: one window
+    ("2026-02-01 00:00:01", [("2026-01-01 00:00:00", "2026-01-31 23:59:59"),
+                             ("2026-02-01 00:00:00", "2026-02-01 00:00:01")]),
+    ("2026-04-15 08:00:00", [("2026-01-01 00:00:00", "2026-01-31 23:59:59"),
+                             ("2026-02-01 00:00:00", "2026-03-03 23:59:59"),
+                             ("2026-03-04 00:00:00", "2026-04-03 23:59:59"),
+                             ("2026-04-04 00:00:00", "2026-04-15 08:00:00")]),
+])
+def test_a_span_is_split_into_contiguous_windows_of_31_days_at_most(end: str, expected: list[tuple[str, str]]) -> None:
+    windows = split_windows(datetime.fromisoformat("2026-01-01 00:00:00"), datetime.fromisoformat(end))
+    assert [(str(w.start), str(w.end)) for w in windows] == expected

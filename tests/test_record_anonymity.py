@@ -24,8 +24,8 @@ from tests.record.source import (
     LOGIN,
     PASSWORD,
     SOURCES,
-    SPAN,
     USER_UUID,
+    WINDOWS,
     WSGIApp,
     listing,
     run_record,
@@ -54,7 +54,7 @@ def _real_numbers(url: str) -> set[str]:
     pbx = MockPBX(url)
     token = source_token(pbx)
     numbers = set(SOURCES) | {"0123456789", "18001234"}
-    for start, end in (("2026-10-10 00:00:00", "2026-11-10 00:00:00"), ("2026-11-10 00:00:01", SPAN[1])):
+    for start, end in WINDOWS:
         numbers |= {c[f] for c in listing(pbx, token, start, end)[1] for f in ("source", "destination")}
     return numbers
 

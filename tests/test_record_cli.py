@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from mockpbx.cli import main
 from mockpbx.testing import MockPBX
-from tests.record.source import API_KEY, LOGIN, PASSWORD, SPAN, listing, source_fixtures, source_token
+from tests.record.source import API_KEY, LOGIN, PASSWORD, SPAN, WINDOWS, listing, source_fixtures, source_token
 
 
 @contextmanager
@@ -50,7 +50,7 @@ def test_record_from_a_served_mock_then_serve_the_file(tmp_path: Path) -> None:
         original = MockPBX(source)
         token = source_token(original)
         totals = [listing(original, token, *window)[0] for window in
-                  (("2026-10-10 00:00:00", "2026-11-10 00:00:00"), ("2026-11-10 00:00:01", SPAN[1]))]
+                  WINDOWS]
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(rf"recorded {sum(totals)} calls in 2 window\(s\) from {re.escape(source)} \(profile "
                         rf"reference\), \d+ distinct numbers mapped, 4 of 300 requests used -> {re.escape(str(output))}\n",
@@ -62,7 +62,7 @@ def test_record_from_a_served_mock_then_serve_the_file(tmp_path: Path) -> None:
         replay = MockPBX(replay_url)
         replay_token = replay.token()
         assert [listing(replay, replay_token, *window)[0] for window in
-                (("2026-10-10 00:00:00", "2026-11-10 00:00:00"), ("2026-11-10 00:00:01", SPAN[1]))] == totals
+                WINDOWS] == totals
 
 
 @pytest.mark.parametrize("args, reason", [

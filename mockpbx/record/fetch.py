@@ -49,13 +49,11 @@ class WindowRecords:
 
 
 def split_windows(start: datetime, end: datetime) -> list[Window]:
-    """Consecutive windows of at most 31 days covering [start, end], each starting 1 s after the last."""
-    windows, cursor = [], start
-    while cursor <= end:
-        last = min(cursor + MAX_RANGE, end)
-        windows.append(Window(cursor, last))
-        cursor = last + SECOND
-    return windows
+    """Windows of 31 days less a second from `start`, the last one ending at `end` (31 days at most,
+    as the API allows): both ends are inclusive, so each starts on the second after the one before ends."""
+    count = max(1, -(-(end - start) // MAX_RANGE))
+    return [Window(start + k * MAX_RANGE, end if k == count - 1 else start + (k + 1) * MAX_RANGE - SECOND)
+            for k in range(count)]
 
 
 def _data(exchange: Exchange) -> dict[str, object]:
