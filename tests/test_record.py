@@ -13,7 +13,18 @@ import pytest
 
 from mockpbx.record.fetch import split_windows
 from mockpbx.testing import DEMO_LOGIN, DEMO_PASSWORD, MockPBX
-from tests.record.source import SPAN, WINDOWS, WSGIApp, listing, run_record, source_app, source_host, source_token
+from tests.record.source import (
+    DOMAIN_UUID,
+    SPAN,
+    WINDOWS,
+    WSGIApp,
+    listing,
+    run_record,
+    source_app,
+    source_host,
+    source_token,
+)
+from tests.verify.broken import Rewrite
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -213,3 +224,26 @@ def test_as_username_serves_the_calls_under_that_login(source: str, tmp_path: Pa
 def test_a_span_is_split_into_contiguous_windows_of_31_days_at_most(end: str, expected: list[tuple[str, str]]) -> None:
     windows = split_windows(datetime.fromisoformat("2026-01-01 00:00:00"), datetime.fromisoformat(end))
     assert [(str(w.start), str(w.end)) for w in windows] == expected
+
+
+def test_a_window_whose_total_changes_while_paging_is_paged_again(tmp_path: Path) -> None:
+    app = source_app(tmp_path, calls_per_day=100)
+    pages = []
+
+    def new_call_after_the_first_page(query: dict[str, str]) -> dict[str, str]:
+        pages.append(query.get("offset"))
+        if len(pages) == 2:  # a call comes in while the window is being paged
+            added = app.test_client().post("/_mock/calls", json={"domain_uuid": DOMAIN_UUID, "calls": [
+                {"source": "0912555444", "destination": "0987654321", "start_time": "2026-11-01T02:00:00Z",
+                 "duration": 30}]})
+            assert added.status_code == 201, added.get_data(as_text=True)
+        return query
+
+    with source_host(Rewrite(app, query=new_call_after_the_first_page)) as (url, _):
+        outcome = run_record(url, tmp_path / "moving.json")
+        pbx = MockPBX(url)
+        totals = [listing(pbx, source_token(pbx), *window)[0] for window in WINDOWS]
+    assert outcome.code == 0, outcome.err
+    assert pages[:4] == ["0", "1000", "0", "1000"]  # the first window from the start again
+    assert "window 1/2: the total changed while paging (new calls?): paging it again" in outcome.err
+    assert [w[2] for w in _windows(outcome.document)] == totals and totals[0] > 1000

@@ -56,7 +56,7 @@ def _header(options: RecordOptions, recorded: list[WindowRecords], profile: str,
     return {
         "tool": f"mockpbx record {__version__}",
         "recorded_at": datetime.fromtimestamp(int(now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "host": describe_target(options.base_url),
+        "host": options.base_url,  # --base-url never holds credentials (options refuse them)
         "profile": profile,
         "timezone": options.timezone,
         "window": {"start": str(first.start), "end": str(last.end)},
