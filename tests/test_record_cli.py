@@ -99,7 +99,7 @@ def test_an_unreachable_host_exits_2_and_writes_nothing(tmp_path: Path) -> None:
 def test_the_readme_shows_the_output_record_prints() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Recording a host: `mockpbx record`", 1)[1].split("\n## ", 1)[0]
-    shown = re.findall(r"```\n(\[.*?)```", section, re.S)[0].splitlines()
+    shown = re.findall(r"```\n(\[.*?)```", section, re.DOTALL)[0].splitlines()
     assert re.fullmatch(r"recorded \d+ calls in \d+ window\(s\) from \S+ \(profile reference\), \d+ distinct "
                         r"numbers mapped, \d+ of \d+ requests used -> recorded\.json", shown[-1])
     assert all(re.fullmatch(r"\[ *\d+/\d+ requests\] .+", line) for line in shown[:-1] if line != "...")
