@@ -140,7 +140,8 @@ def record(options: RecordOptions, *, out: TextIO | None = None, err: TextIO | N
     redactor = Redactor(options.secrets())
     client = client or BudgetedClient(options.base_url, budget=options.max_requests, rate=options.rate_limit,
                                       timeout=options.timeout, redactor=redactor)
-    client.redactor.add(options.salt)
+    for secret in options.secrets():  # a client given by the caller learns them too
+        client.redactor.add(secret)
     if not options.anonymize:
         err.write(NOT_ANONYMISED + "\n")
     run = _Run(options, client, client.redactor, err)
