@@ -3,6 +3,7 @@ verify client's safety gate (budget, Retry-After, burst stop), optionally shifte
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -247,3 +248,27 @@ def test_a_window_whose_total_changes_while_paging_is_paged_again(tmp_path: Path
     assert pages[:4] == ["0", "1000", "0", "1000"]  # the first window from the start again
     assert "window 1/2: the total changed while paging (new calls?): paging it again" in outcome.err
     assert [w[2] for w in _windows(outcome.document)] == totals and totals[0] > 1000
+
+
+def test_a_call_that_cannot_be_read_stops_with_its_place_and_field(app: WSGIApp, tmp_path: Path) -> None:
+    def bad_duration(request: Any, response: Any) -> Any:
+        if request.path == "/v1/call/log" and response.status_code == 200:
+            body = json.loads(response.get_data())
+            if body["data"]:
+                body["data"][2]["duration"] = str(body["data"][2]["duration"])
+            response.set_data(json.dumps(body))
+        return response
+
+    with source_host(Rewrite(app, answer=bad_duration)) as (url, _):
+        outcome = run_record(url, tmp_path / "bad.json")
+    assert outcome.code == 2 and not outcome.path.exists()
+    assert outcome.err.splitlines()[-1] == (
+        "mockpbx record: cannot run: window 1 (2026-10-10 00:00:00 .. 2026-11-09 23:59:59), call 2 of the "
+        "listing: duration is missing or not an integer; no file written")
+
+
+def test_a_recording_the_mock_could_not_load_is_not_written(source: str, tmp_path: Path) -> None:
+    outcome = run_record(source, tmp_path / "ancient.json", shift_to="1950-01-01")
+    assert outcome.code == 2 and not outcome.path.exists()
+    assert "the recording does not make a valid fixture file" in outcome.err
+    assert "start_time must be from 1970 on" in outcome.err

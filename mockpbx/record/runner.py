@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from mockpbx import __version__
+from mockpbx.data.fixtures import parse_fixtures
 from mockpbx.domain.calls import Call
+from mockpbx.domain.errors import DataError
 from mockpbx.record import shape
 from mockpbx.record.document import WEEK, build_document, recorded_account, shift_call, shift_weeks
 from mockpbx.record.fetch import CallLogReader, RecordError, WindowRecords, split_windows
@@ -117,6 +119,10 @@ class _Run:
         description = (f"Recorded by mockpbx record from {header['host']} ({kind}); log in as "
                        f"{account['login']} / {account['password']}. Generation is off: these calls only.")
         document = build_document(calls, account, header, description)
+        try:  # what `serve --fixtures` will do with it: a file it refuses is not written
+            parse_fixtures(document, options.output)
+        except DataError as error:
+            raise RecordError(f"the recording does not make a valid fixture file: {error}") from None
         text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
         temporary = options.output.with_name(options.output.name + ".partial")
         temporary.write_text(text, encoding="utf-8")

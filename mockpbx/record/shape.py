@@ -53,7 +53,7 @@ def _utc(name: str, value: object, profile: str, zone: ZoneInfo) -> int:
 def _field(record: Mapping[str, object], name: str, kind: type) -> object:
     value = record.get(name)
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise ShapeError(f"{name} is missing or not a {kind.__name__}")
+        raise ShapeError(f"{name} is missing or not {'an integer' if kind is int else 'a string'}")
     return value
 
 
