@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from mockpbx.data.phones import VietnamPhoneProvider
 from mockpbx.domain.numbering import MOBILE_PREFIXES
 from mockpbx.record.pseudonyms import PseudonymError, number_class, pseudonymise
+from mockpbx.record.shape import detect_profile
 from mockpbx.testing import MockPBX
 from tests.record.source import (
     API_KEY,
@@ -151,3 +152,14 @@ def test_no_anonymize_keeps_the_numbers_and_warns(source: str, tmp_path: Path) -
     assert {c["source"] for c in document["calls"]} <= set(SOURCES)
     assert document["recording"]["anonymized"] is False and document["recording"]["salt"] is None
     assert "numbers NOT anonymised" in outcome.out
+
+
+@pytest.mark.parametrize("token, calls, profile", [
+    ({"expire_at": 1, "user_id": "u"}, [{"amount": 1, "source": "s"}], "reference"),
+    ({"client_id": "c", "expired_in": 1, "token_type": "Bearer", "user_id": "1"}, [], "revised"),
+    ({}, [{"id": 42, "uniqueid": "1622815952.3252", "amount": 285}], "revised"),
+    ({}, [], "reference"),
+])
+def test_the_profile_is_told_from_the_token_and_the_first_calls(token: dict[str, object], calls: list[object],
+                                                                 profile: str) -> None:
+    assert detect_profile(token, calls) == profile

@@ -70,7 +70,7 @@ class CallLogReader:
         self.client, self.progress = client, progress
         self._username, self._password, self._api_key = username, password, api_key
         self._token = ""
-        #: The fields of the token response (names only matter: they tell the profile).
+        #: The token response without its secrets (its fields tell the profile).
         self.token_fields: dict[str, object] = {}
 
     def _send(self, method: str, target: str, headers: dict[str, str], body: bytes, origin: str) -> Exchange:
@@ -106,7 +106,8 @@ class CallLogReader:
         data = _data(exchange)
         if exchange.status != 200 or not isinstance(data.get("token"), str):
             raise RecordError(f"token refused: POST {TOKEN} answered {describe_answer(exchange)}")
-        self._token, self.token_fields = str(data["token"]), data
+        self._token = str(data["token"])
+        self.token_fields = {k: v for k, v in data.items() if k not in ("token", "refresh_token")}
 
     def _page(self, window: Window, offset: int) -> dict[str, object]:
         target = f"{CALL_LOG}?{urlencode(window.query(limit=LIMIT_MAX, offset=offset), quote_via=quote)}"
