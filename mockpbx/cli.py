@@ -175,3 +175,36 @@ def verify(**values: Any) -> None:
     except OptionsError as error:
         raise _VerifyUsageError(str(error)) from None
     sys.exit(run_verify(options))
+
+
+@main.command(cls=_VerifyCommand)
+@click.option("--base-url", help="The host to record from, e.g. the vendor's staging URL.")
+@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
+@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
+@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@click.option("--window-start", help="Start of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone; any length, "
+                                     "read in 31-day windows. [default: 31 days before --window-end]")
+@click.option("--window-end", help="End of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone. [default: now]")
+@click.option("--timezone", help="Time zone the host reads windows in. [default: Asia/Ho_Chi_Minh]")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="The fixture file to write (required).")
+@click.option("--anonymize/--no-anonymize", default=None,
+              help="Replace phone numbers by keyed pseudonyms of the same class and length. [default: on]")
+@click.option("--salt", help="Key of the pseudonyms, to get the same ones again. [default: random, never stored]")
+@click.option("--shift-to", help="Move the recording by whole weeks so that it ends on this date (YYYY-MM-DD), "
+                                 "keeping weekdays and local hours.")
+@click.option("--as-username", help="Serve the calls under this login instead of the demo account.")
+@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
+@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
+@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+def record(**values: Any) -> None:
+    """Record a host's call log into a fixture file for `serve --fixtures`, anonymised.
+
+    Exit 0: recorded; 1: incomplete (whole windows kept, the file says so); 2: could not run.
+    """
+    from mockpbx.record.options import OptionsError, build_options
+    from mockpbx.record.runner import record as run_record
+    try:
+        options = build_options(values)
+    except OptionsError as error:
+        raise _VerifyUsageError(str(error)) from None
+    sys.exit(run_record(options))
