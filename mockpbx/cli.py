@@ -69,6 +69,8 @@ def main() -> None:
 @click.option("--clock-start", help="Start the mock's clock at this RFC 3339 time instead of now. [env MOCKPBX_CLOCK_START]")
 @click.option("--freeze-clock/--no-freeze-clock", default=None,
               help="Start with the clock stopped. [env MOCKPBX_FREEZE_CLOCK; default running]")
+@click.option("--profile", help="API profile to speak: reference (the API reference as given) or revised "
+                                "(the vendor's revised shape). [env MOCKPBX_PROFILE; default reference]")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of granian (one process).")
 def serve(dev: bool, **values: Any) -> None:
     """Run the mock PBX (granian; --dev for the development server)."""
@@ -127,6 +129,28 @@ def generate(output: Path, **values: Any) -> None:
         output.write_text(text, encoding="utf-8")
         count = sum(len(c) for c in generated.values())
         click.echo(f"wrote {count} generated and {len(backend.fixtures.calls)} fixture calls to {output}", err=True)
+
+
+@main.command()
+@click.option("--profile", default="reference", show_default=True, help="The API profile whose contract to write.")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default="-", show_default=True, help="Where to write it ('-' for stdout).")
+@click.option("--format", "form", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def contract(profile: str, output: Path, form: str) -> None:
+    """Write the resolved OpenAPI contract of a profile (the base contract with its overlay)."""
+    from mockpbx.profiles import get_profile
+    try:
+        chosen = get_profile(profile)
+    except ValueError as error:
+        raise click.UsageError(f"--profile: {error}") from None
+    text = (json.dumps(chosen.contract(), ensure_ascii=False, indent=2) + "\n").encode() if form == "json" \
+        else chosen.contract_yaml()
+    if str(output) == "-":
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(text)
+        click.echo(f"wrote the {chosen.name} contract to {output}", err=True)
 
 
 class _VerifyUsageError(click.ClickException):
