@@ -187,6 +187,8 @@ class _VerifyCommand(click.Command):
 @click.option("--contract", type=click.Path(dir_okay=False), help="The OpenAPI contract. [default: the bundled one]")
 @click.option("--probe-methods", is_flag=True, help="Also send methods the contract does not declare (expect 405).")
 @click.option("--seed", type=int, help="Seed of the generated requests. [default: 0]")
+@click.option("--profile", help="API profile to check against: auto (decide from the token response and the "
+                                "first call-log page), reference or revised. [default: auto]")
 def verify(**values: Any) -> None:
     """Check a host (the mock or the vendor's) against the contract and its business rules.
 

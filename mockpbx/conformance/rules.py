@@ -227,6 +227,18 @@ def check_token_expiry(expire_at: object, now: float) -> None:
         f"(now is {int(now)}; at most {MAX_TOKEN_LIFETIME.days} days ahead)")
 
 
+#: The longest `expired_in` believed (the vendor's sample has about 179 days).
+MAX_EXPIRED_IN = timedelta(days=400)
+
+
+def check_expired_in(expired_in: object) -> None:
+    """`expired_in` (the revised profile) is a positive integer of seconds, not milliseconds."""
+    assert isinstance(expired_in, int) and not isinstance(expired_in, bool), (
+        f"expired_in must be an integer of seconds, got {expired_in!r}")
+    assert 0 < expired_in <= MAX_EXPIRED_IN.total_seconds(), (
+        f"expired_in {expired_in} should be a lifetime in seconds, from 1 to {int(MAX_EXPIRED_IN.total_seconds())}")
+
+
 def record_key(record: object) -> str:
     """A record as a comparable value (its JSON fields, sorted)."""
     return repr(sorted(record.items())) if isinstance(record, dict) else repr(record)
