@@ -201,3 +201,31 @@ def verify(**values: Any) -> None:
     except OptionsError as error:
         raise _VerifyUsageError(str(error)) from None
     sys.exit(run_verify(options))
+
+
+@main.command(cls=_VerifyCommand)
+@click.option("--base-url", help="The host to compare with the mock, e.g. the vendor's staging URL.")
+@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
+@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
+@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@click.option("--window-start", help="Start of the sample window, YYYY-MM-DD HH:MM:SS. [default: 3 days before the end]")
+@click.option("--window-end", help="End of the sample window, YYYY-MM-DD HH:MM:SS. [default: now]")
+@click.option("--timezone", help="Time zone the window defaults are computed in. [default: Asia/Ho_Chi_Minh]")
+@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
+@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
+@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+@click.option("--report-json", type=click.Path(dir_okay=False), help="Write a JSON report here.")
+@click.option("--report-markdown", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown report here (e.g. $GITHUB_STEP_SUMMARY).")
+def drift(report_markdown: Path | None, **values: Any) -> None:
+    """Compare a host with the mock side by side and suggest the serve options that match it.
+
+    Exit 0: nothing differs; 1: drift; 2: could not run.
+    """
+    from mockpbx.drift.runner import run_drift
+    from mockpbx.verify.options import OptionsError, build_options
+    try:
+        options = build_options(values)
+    except OptionsError as error:
+        raise _VerifyUsageError(str(error)) from None
+    sys.exit(run_drift(options, report_markdown=report_markdown))
