@@ -139,3 +139,14 @@ def test_the_cli_reports_bad_arguments_on_one_line() -> None:
                                            (330, "Asia/Kolkata"), (-570, None)])
 def test_zone_names_for_offsets(minutes: int, zone: str | None) -> None:
     assert zone_for(minutes) == zone
+
+
+def test_short_lived_tokens_are_waited_out_and_the_expired_answer_compared(tmp_path: Path) -> None:
+    # 5 s: long enough that the other observations finish with a live token, short enough to wait out
+    with serve(small_mock(token_lifetime=5)) as url:
+        drift = run(url, tmp_path)
+    rows = {row["name"]: row for row in drift.report["rows"]}
+    assert rows["expired token"]["host"] == "401 token expired"
+    assert rows["expired token"]["mock"].startswith("not observed")
+    assert drift.suggested() == {"--token-lifetime": rows["token lifetime (s)"]["host"]}
+    assert drift.report["unmatched"] == []  # a mock with that lifetime answers the expired token alike
