@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,9 +56,22 @@ def utc_time(unix_seconds: int, zone: ZoneInfo) -> str:
     return rfc3339(unix_seconds)
 
 
+@lru_cache(maxsize=1 << 16)
+def _quarter_offset(zone: ZoneInfo, quarter: int) -> int | None:
+    """The zone's UTC offset (seconds) throughout a quarter hour, or None if it changes within it."""
+    first, last = quarter * 900, quarter * 900 + 899
+    offset = datetime.fromtimestamp(first, zone).utcoffset()
+    if offset is None or offset != datetime.fromtimestamp(last, zone).utcoffset():
+        return None
+    return int(offset.total_seconds())
+
+
 def local_z_time(unix_seconds: int, zone: ZoneInfo) -> str:
     """Wall-clock time in `zone` printed with a `Z` suffix (the revised shape's quirk)."""
-    return datetime.fromtimestamp(unix_seconds, zone).strftime("%Y-%m-%dT%H:%M:%SZ")
+    offset = _quarter_offset(zone, unix_seconds // 900)
+    if offset is None:  # a transition inside this quarter hour: convert exactly
+        return datetime.fromtimestamp(unix_seconds, zone).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix_seconds + offset))
 
 
 read_utc_time = read_utc

@@ -174,3 +174,14 @@ def test_contract_command_writes_the_resolved_contract(tmp_path: Path, form: str
     assert yaml.safe_load(reference.output) == get_profile("reference").contract()
     bad = CliRunner().invoke(main, ["contract", "--profile", "v2"])
     assert bad.exit_code == 2 and "unknown profile 'v2'" in bad.output
+
+
+@pytest.mark.parametrize("zone", ["Asia/Ho_Chi_Minh", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu"])
+def test_local_z_times_are_exact_across_offset_changes(zone: str) -> None:
+    """The per-quarter-hour offset memo prints what an exact conversion prints, DST changes included."""
+    tz = ZoneInfo(zone)
+    spring, autumn = 1711846800, 1729990800  # 2024-03-31 01:00Z and 2024-10-27 01:00Z (EU changes)
+    moments = [t for centre in (spring, autumn, 1712415600, 1728144000)  # Lord Howe's April/October changes
+               for t in range(centre - 5400, centre + 5400, 61)] + list(range(0, 2**31, 2**31 // 997))
+    for moment in moments:
+        assert profiles.local_z_time(moment, tz) == datetime.fromtimestamp(moment, tz).strftime("%Y-%m-%dT%H:%M:%SZ")
