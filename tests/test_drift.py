@@ -94,9 +94,9 @@ def test_another_token_lifetime_is_measured(tmp_path: Path) -> None:
 
 def _vendor_messages(request: Request, response: Response) -> Response:
     """A host whose 31-day message is the vendor's other wording: no option can match it."""
-    if request.path == CALL_LOG and response.status_code == 400:
-        if json.loads(response.get_data()).get("error") == "date range must be in 31 days":
-            response.set_data(json.dumps({"error": "date range must be in 24 hours"}))
+    if (request.path == CALL_LOG and response.status_code == 400
+            and json.loads(response.get_data()).get("error") == "date range must be in 31 days"):
+        response.set_data(json.dumps({"error": "date range must be in 24 hours"}))
     return response
 
 

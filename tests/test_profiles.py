@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,6 @@ from mockpbx.profiles import Profile, get_profile, merge_overlay, profile_names,
 from mockpbx.settings import Settings, SettingsError
 from mockpbx.testing import MockPBX
 from mockpbx.web.app import create_app
-
 from tests.conftest import NOW, call_log, token_for
 from tests.contract import assert_conforms
 
@@ -67,7 +66,7 @@ def test_revised_calls_print_local_time_with_z_and_gain_id_and_uniqueid() -> Non
     reference, revised = page(make_app("reference").test_client()), page(make_app("revised").test_client())
     assert reference["total"] == revised["total"] > 100
     for ref, rev in zip(reference["data"], revised["data"]):
-        utc = datetime.strptime(ref["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        utc = datetime.strptime(ref["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         assert rev["start_time"] == utc.astimezone(HCM).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert {k: v for k, v in rev.items() if k not in ("id", "uniqueid", "start_time", "end_time")} == \
             {k: v for k, v in ref.items() if k not in ("start_time", "end_time")}

@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
 
 from mockpbx.conformance.rules import MAX_RANGE, parse_utc
 from mockpbx.verify.client import Exchange
@@ -129,7 +130,7 @@ def _ordering(records: list[object]) -> str:
     times = [parse_utc(r.get("start_time")) for r in records if isinstance(r, dict)]
     if len(times) < 2 or any(t is None for t in times):
         return "not observed (fewer than 2 calls)"
-    pairs = list(zip(times, times[1:]))
+    pairs = list(pairwise(times))
     if all(a >= b for a, b in pairs):  # type: ignore[operator]
         return "newest first"
     if all(a <= b for a, b in pairs):  # type: ignore[operator]
@@ -144,7 +145,8 @@ def observe_errors(ctx: ProbeContext, obs: Observations) -> None:
     bad: list[tuple[str, dict[str, object]]] = [
         ("missing start_date", {"end_date": end.strftime(FORMAT)}),
         ("malformed start_date", {"start_date": end.strftime("%Y/%m/%d %H:%M"), "end_date": end.strftime(FORMAT)}),
-        ("impossible date (Feb 30)", {"start_date": f"{end.year:04d}-02-30 00:00:00", "end_date": end.strftime(FORMAT)}),
+        ("impossible date (Feb 30)", {"start_date": f"{end.year:04d}-02-30 00:00:00",
+                                      "end_date": end.strftime(FORMAT)}),
         ("31 days + 1 s", window_query(end - MAX_RANGE - timedelta(seconds=1), end)),
         ("inverted window", window_query(end, day)),
         ("limit=0", window_query(day, end, limit=0)),
@@ -198,7 +200,7 @@ def _printed_offset(call: dict[str, object], printed: datetime) -> int:
     unique = call.get("uniqueid")
     if not isinstance(unique, str) or not unique.partition(".")[0].isdigit():
         return 0
-    setup = datetime.fromtimestamp(int(unique.partition(".")[0]), timezone.utc).replace(tzinfo=None)
+    setup = datetime.fromtimestamp(int(unique.partition(".")[0]), UTC).replace(tzinfo=None)
     return round((printed - setup) / QUARTER) * 15
 
 

@@ -55,7 +55,8 @@ class DriftReport:
 def text(report: DriftReport, redactor: Redactor) -> str:
     """The side-by-side report printed on stdout."""
     lines = [f"mockpbx drift {report.base_url} vs {report.mock}",
-             f"window {report.window}; {report.sent}/{report.budget} requests to the host in {report.elapsed:.1f} s", ""]
+             (f"window {report.window}; {report.sent}/{report.budget} requests to the host "
+              f"in {report.elapsed:.1f} s"), ""]
     for row in report.rows:
         if row.same:
             lines.append(f"  same  {row.name:<28} {row.host}")
@@ -93,8 +94,8 @@ def _cell(value: str) -> str:
 def to_markdown(report: DriftReport, redactor: Redactor) -> str:
     """The report as Markdown (e.g. for `$GITHUB_STEP_SUMMARY`)."""
     lines = [f"## mockpbx drift: {report.verdict()}", "",
-             f"Host `{report.base_url}` vs {report.mock}; window {report.window}; "
-             f"{report.sent}/{report.budget} requests.", "",
+             (f"Host `{report.base_url}` vs {report.mock}; window {report.window}; "
+              f"{report.sent}/{report.budget} requests."), "",
              "| | observation | host | mock |", "|---|---|---|---|"]
     lines += [f"| {'✅' if r.same else '❌'} | {_cell(r.name)} | {_cell(r.host)} | {_cell(r.mock)} |"
               for r in report.rows]
