@@ -148,3 +148,10 @@ def test_the_business_rule_checks_catch_a_broken_mock(monkeypatch: pytest.Monkey
         case.call_and_validate()
     assert "call_log_window_rule" in str(failure.value)
     assert "over 31 days: expected 400, got 200" in str(failure.value)
+
+
+def test_every_profile_is_fuzzed_here() -> None:
+    """A new profile gets its own schemathesis block above (schema, app, parametrized test)."""
+    from mockpbx.profiles import profile_names
+    fuzzed = {"reference", "revised"}
+    assert set(profile_names()) == fuzzed, f"add schemathesis tests for {set(profile_names()) - fuzzed}"
