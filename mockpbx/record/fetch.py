@@ -107,7 +107,7 @@ class CallLogReader:
         if exchange.status != 200 or not isinstance(data.get("token"), str):
             raise RecordError(f"token refused: POST {TOKEN} answered {describe_answer(exchange)}")
         self._token = str(data["token"])
-        self.token_fields = {k: v for k, v in data.items() if k not in ("token", "refresh_token")}
+        self.token_fields = {k: ("" if k in ("token", "refresh_token") else v) for k, v in data.items()}
 
     def _page(self, window: Window, offset: int) -> dict[str, object]:
         target = f"{CALL_LOG}?{urlencode(window.query(limit=LIMIT_MAX, offset=offset), quote_via=quote)}"

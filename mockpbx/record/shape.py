@@ -1,7 +1,7 @@
 """Which API profile a host speaks, and how to read its calls into true UTC.
 
-The one place that knows the two shapes; when `mockpbx.profiles` lands, its detection
-replaces `detect_profile` and its readers replace `read_call`.
+The profile is decided by the same detection as `mockpbx verify` (`mockpbx.verify.detect`),
+from the contract of each profile; this module only reads a call into true UTC.
 
 - `reference`: token `{expire_at, token, user_id}`; call times RFC 3339 in UTC.
 - `revised`: token `{client_id, expired_in, refresh_token, token, token_type, user_id}`; calls
@@ -28,10 +28,14 @@ class ShapeError(ValueError):
 
 
 def detect_profile(token_data: Mapping[str, object], calls: Sequence[object]) -> str:
-    """`revised` if the token response or the first calls carry the revised fields, else `reference`."""
-    if _REVISED_TOKEN_KEYS & set(token_data):
-        return REVISED
-    if any(isinstance(c, Mapping) and _REVISED_CALL_KEYS <= set(c) for c in calls):
+    """The profile whose contract fits the token response and the first call (as verify decides);
+    a host that fits none but carries the revised fields is read as `revised`."""
+    from mockpbx.verify.detect import detect
+    first = next((c for c in calls if isinstance(c, Mapping)), None)
+    detection = detect(token_data, first)
+    if detection.fits:
+        return detection.profile.name
+    if _REVISED_TOKEN_KEYS & set(token_data) or (first is not None and _REVISED_CALL_KEYS <= set(first)):
         return REVISED
     return REFERENCE
 
