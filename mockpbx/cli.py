@@ -129,6 +129,10 @@ def generate(output: Path, **values: Any) -> None:
         click.echo(f"wrote {count} generated and {len(backend.fixtures.calls)} fixture calls to {output}", err=True)
 
 
+#: Top-level modules of the `verify` extra (pyproject.toml).
+VERIFY_MODULES = frozenset({"schemathesis", "hypothesis", "urllib3"})
+
+
 class _VerifyUsageError(click.ClickException):
     """A bad argument to verify: one line, exit 2."""
 
@@ -168,8 +172,14 @@ def verify(**values: Any) -> None:
 
     Exit 0: conformant; 1: violations found; 2: could not run.
     """
-    from mockpbx.verify.options import OptionsError, build_options
-    from mockpbx.verify.runner import verify as run_verify
+    try:
+        from mockpbx.verify.options import OptionsError, build_options
+        from mockpbx.verify.runner import verify as run_verify
+    except ModuleNotFoundError as error:  # the lean install: the mock and the plugin, no kit
+        if error.name not in VERIFY_MODULES:
+            raise
+        raise _VerifyUsageError(f"mockpbx verify needs the 'verify' extra ({error.name} is not installed): "
+                                "pip install 'mockpbx[verify]'") from None
     try:
         options = build_options(values)
     except OptionsError as error:
