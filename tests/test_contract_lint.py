@@ -64,7 +64,7 @@ def test_spectral_and_redocly_find_no_error_and_no_warning_on_both_contracts() -
 def test_the_lint_fails_on_a_warning(tmp_path: Path) -> None:
     needs_npm()
     text = contract_path().read_text(encoding="utf-8")
-    description = re.search(r"\n +description: .*api_key does not expire.*\n", text)
+    description = re.search(r"\n +description: .*gets a bearer token.*\n", text)
     assert description is not None  # the login operation's description
     broken = tmp_path / "broken.yaml"
     broken.write_text(text.replace(description.group(0), "\n"), encoding="utf-8")
