@@ -24,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from mockpbx.control.counters import SharedCounters
 from mockpbx.control.faults import Fault, fault_from_record
 from mockpbx.control.journal import RawEntry, materialize, scrub
 from mockpbx.control.state import Mutation
@@ -65,6 +66,7 @@ class SharedStore:
         self._connections: list[sqlite3.Connection] = []
         self._journal_fds: list[int] = []
         self.clock = SharedClock(self)
+        self._coverage = SharedCounters(self.directory)  # not touched by reset: cleared only on request
 
     @classmethod
     def create(cls, directory: Path, start: float, frozen: bool, journal_size: int = 1000) -> SharedStore:
@@ -122,6 +124,7 @@ class SharedStore:
                 self._header_file.close()
                 self._lock_file.close()
             self._connections, self._journal_fds, self._pid, self._local = [], [], -1, threading.local()
+        self._coverage.close()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -292,6 +295,18 @@ class SharedStore:
             self.write_header(journal_epoch=epoch + 1)
             for path in self.directory.glob(f"journal-{epoch}-*"):
                 path.unlink(missing_ok=True)
+
+    def count_outcomes(self, slots: tuple[int, ...]) -> None:
+        """Count one request's API-coverage outcomes, in this process's counter file."""
+        self._coverage.count_outcomes(slots)
+
+    def outcome_counts(self) -> list[int]:
+        """The API-coverage counts of every process, added up."""
+        return self._coverage.outcome_counts()
+
+    def clear_coverage(self) -> None:
+        """Forget the API-coverage counts, for every process."""
+        self._coverage.clear_coverage()
 
 
 class SharedClock:

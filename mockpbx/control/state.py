@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from mockpbx.clock import ControllableClock
+from mockpbx.control.counters import MemoryCounters
 from mockpbx.control.faults import Fault, fault_from_record
 from mockpbx.control.journal import RawEntry, materialize
 
@@ -47,6 +48,9 @@ class ControlStore(Protocol):
     def log(self, entry: RawEntry) -> None: ...
     def requests(self) -> list[dict[str, Any]]: ...
     def clear_requests(self) -> None: ...
+    def count_outcomes(self, slots: tuple[int, ...]) -> None: ...
+    def outcome_counts(self) -> list[int]: ...
+    def clear_coverage(self) -> None: ...
 
 
 class MemoryStore:
@@ -63,6 +67,7 @@ class MemoryStore:
         self._fault_ids = itertools.count(1)
         self._journal: deque[tuple[int, RawEntry]] = deque(maxlen=journal_size)
         self._entry_ids = itertools.count(1)
+        self._coverage = MemoryCounters()  # not touched by reset: cleared only on request
 
     def version(self) -> tuple[int, int]:
         """(reset generation, number of mutations since it)."""
@@ -149,6 +154,18 @@ class MemoryStore:
         """Empty the journal."""
         with self._lock:
             self._journal.clear()
+
+    def count_outcomes(self, slots: tuple[int, ...]) -> None:
+        """Count one request's API-coverage outcomes (slots of the catalogue)."""
+        self._coverage.count_outcomes(slots)
+
+    def outcome_counts(self) -> list[int]:
+        """The API-coverage count of every slot."""
+        return self._coverage.outcome_counts()
+
+    def clear_coverage(self) -> None:
+        """Forget the API-coverage counts."""
+        self._coverage.clear_coverage()
 
 
 def _with_times(fault: Fault, left: int | None) -> Fault:

@@ -89,13 +89,15 @@ def install_request_hooks(app: Flask) -> None:
             response.headers.update(fault.headers)
         body, mimetype = _request_body(backend)
         status = None if environ.get("mockpbx.dropped") else response.status_code
-        record(backend, environ, status, fault, body, mimetype)
+        sent = b"" if status is None or response.is_streamed else response.get_data()
+        record(backend, environ, status, fault, body, mimetype, sent)
         return response
 
 
 def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
-           body: bytes = b"", mimetype: str = "") -> None:
-    """Journal one request (and write its access-log line, if on)."""
+           body: bytes = b"", mimetype: str = "", response: bytes = b"") -> None:
+    """Journal one request, count its API-coverage outcomes (from `response`, the body sent)
+    and write its access-log line, if on."""
     headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
     entry = RawEntry(
         backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
@@ -103,6 +105,7 @@ def record(backend: Backend, environ: dict[str, object], status: int | None, fau
         (time.perf_counter() - environ["mockpbx.started"]) * 1000,  # type: ignore[operator]
         None if fault is None else (fault.id, fault.kind))
     backend.store.log(entry)
+    backend.coverage.count(entry, response)
     if backend.settings.access_log:
         _access_line(entry, environ)
 
