@@ -233,11 +233,15 @@ def test_both_control_stores_count_and_keep_counts_through_a_reset(kind: str, tm
     from mockpbx.control.state import MemoryStore
     store: Any = (MemoryStore(ControllableClock(start=0, frozen=True)) if kind == "memory"
                   else SharedStore.create(tmp_path, 0.0, frozen=True))
-    store.count_outcomes((0, 5))
-    store.count_outcomes((5,))
-    store.reset()
-    assert store.outcome_counts()[:6] == [1, 0, 0, 0, 0, 2]
-    store.clear_coverage()
-    assert set(store.outcome_counts()) == {0}
-    store.count_outcomes((255,))
-    assert store.outcome_counts()[255] == 1 and sum(store.outcome_counts()) == 1
+    try:
+        store.count_outcomes((0, 5))
+        store.count_outcomes((5,))
+        store.reset()
+        assert store.outcome_counts()[:6] == [1, 0, 0, 0, 0, 2]
+        store.clear_coverage()
+        assert set(store.outcome_counts()) == {0}
+        store.count_outcomes((255,))
+        assert store.outcome_counts()[255] == 1 and sum(store.outcome_counts()) == 1
+    finally:
+        if kind == "shared":
+            store.close()
