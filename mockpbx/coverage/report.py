@@ -7,7 +7,6 @@ process and one running elsewhere alike.
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,9 +56,20 @@ def summary_lines(report: Report) -> list[str]:
     if missing:
         lines.append("never met:")
         for operation, labels in missing.items():
-            lines += textwrap.wrap(f"{operation} ({len(labels)}): {', '.join(labels)}", width=100,
-                                   initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
+            lines += _wrap(f"  {operation} ({len(labels)}): ", labels)
     return lines
+
+
+def _wrap(first: str, labels: list[str], width: int = 100) -> list[str]:
+    """`first` then the labels, comma-separated, over lines of at most `width`; a label is never cut."""
+    lines, line = [], first
+    for index, text in enumerate(labels):
+        text += "," if index < len(labels) - 1 else ""
+        if line.strip() and len(line) + len(text) > width and not line.endswith(": "):
+            lines.append(line.rstrip())
+            line = "      "
+        line += text + " "
+    return lines + [line.rstrip()]
 
 
 def fail_under_line(report: Report, required: float | None) -> str | None:
