@@ -110,3 +110,21 @@ class SharedCounters:
                 self._epoch.close()
                 os.close(self._epoch_fd)
             self._pid = -1
+
+
+class StoreCoverage:
+    """The API-coverage part of a control store, kept by its `_coverage` counters (never by reset)."""
+
+    _coverage: MemoryCounters | SharedCounters
+
+    def count_outcomes(self, slots: tuple[int, ...]) -> None:
+        """Count one request's API-coverage outcomes (slots of the catalogue)."""
+        self._coverage.count_outcomes(slots)
+
+    def outcome_counts(self) -> list[int]:
+        """The API-coverage count of every slot (of every worker process)."""
+        return self._coverage.outcome_counts()
+
+    def clear_coverage(self) -> None:
+        """Forget the API-coverage counts (for every worker process)."""
+        self._coverage.clear_coverage()

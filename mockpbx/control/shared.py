@@ -24,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mockpbx.control.counters import SharedCounters
+from mockpbx.control.counters import SharedCounters, StoreCoverage
 from mockpbx.control.faults import Fault, fault_from_record
 from mockpbx.control.journal import RawEntry, materialize, scrub
 from mockpbx.control.state import Mutation
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, body TE
 """
 
 
-class SharedStore:
+class SharedStore(StoreCoverage):
     """Control state shared through files in `directory` (see the module docstring)."""
 
     def __init__(self, directory: Path, journal_size: int = 1000) -> None:
@@ -295,18 +295,6 @@ class SharedStore:
             self.write_header(journal_epoch=epoch + 1)
             for path in self.directory.glob(f"journal-{epoch}-*"):
                 path.unlink(missing_ok=True)
-
-    def count_outcomes(self, slots: tuple[int, ...]) -> None:
-        """Count one request's API-coverage outcomes, in this process's counter file."""
-        self._coverage.count_outcomes(slots)
-
-    def outcome_counts(self) -> list[int]:
-        """The API-coverage counts of every process, added up."""
-        return self._coverage.outcome_counts()
-
-    def clear_coverage(self) -> None:
-        """Forget the API-coverage counts, for every process."""
-        self._coverage.clear_coverage()
 
 
 class SharedClock:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from mockpbx.clock import ControllableClock
-from mockpbx.control.counters import MemoryCounters
+from mockpbx.control.counters import MemoryCounters, StoreCoverage
 from mockpbx.control.faults import Fault, fault_from_record
 from mockpbx.control.journal import RawEntry, materialize
 
@@ -53,7 +53,7 @@ class ControlStore(Protocol):
     def clear_coverage(self) -> None: ...
 
 
-class MemoryStore:
+class MemoryStore(StoreCoverage):
     """The control state of one process (any number of threads)."""
 
     def __init__(self, clock: ControllableClock, journal_size: int = 1000) -> None:
@@ -154,18 +154,6 @@ class MemoryStore:
         """Empty the journal."""
         with self._lock:
             self._journal.clear()
-
-    def count_outcomes(self, slots: tuple[int, ...]) -> None:
-        """Count one request's API-coverage outcomes (slots of the catalogue)."""
-        self._coverage.count_outcomes(slots)
-
-    def outcome_counts(self) -> list[int]:
-        """The API-coverage count of every slot."""
-        return self._coverage.outcome_counts()
-
-    def clear_coverage(self) -> None:
-        """Forget the API-coverage counts."""
-        self._coverage.clear_coverage()
 
 
 def _with_times(fault: Fault, left: int | None) -> Fault:
