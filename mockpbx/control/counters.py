@@ -19,6 +19,7 @@ SLOTS = 256  # mockpbx.coverage.catalogue.MAX_OUTCOMES
 _INT = struct.Struct("<q")
 _COUNTS = struct.Struct(f"<{SLOTS}q")
 _FILE_SIZE = _INT.size + _COUNTS.size
+_ZEROS = memoryview(bytes(_COUNTS.size)).cast("q")
 
 
 class MemoryCounters:
@@ -62,28 +63,28 @@ class SharedCounters:
             if os.fstat(fd).st_size < size:
                 os.ftruncate(fd, size)  # zero-filled: epoch 0, no counts
         self._epoch_fd = epoch
-        self._epoch = mmap.mmap(epoch, _INT.size)
-        self._own = mmap.mmap(own, _FILE_SIZE)
+        self._maps = (mmap.mmap(epoch, _INT.size), mmap.mmap(own, _FILE_SIZE))
         os.close(own)
+        # int64 views: [epoch] and [epoch, count of slot 0, count of slot 1, ...]
+        self._epoch, self._own = (memoryview(m).cast("q") for m in self._maps)
         self._pid = os.getpid()
 
     def count_outcomes(self, slots: tuple[int, ...]) -> None:
         """Add one to each slot, in this process's file."""
         with self._lock:
             self._open()
-            epoch = _INT.unpack_from(self._epoch, 0)[0]
-            if _INT.unpack_from(self._own, 0)[0] != epoch:  # cleared since: start this file again
-                self._own[_INT.size:] = bytes(_COUNTS.size)
-                _INT.pack_into(self._own, 0, epoch)
+            own, epoch = self._own, self._epoch[0]
+            if own[0] != epoch:  # cleared since: start this file again
+                own[1:] = _ZEROS
+                own[0] = epoch
             for slot in slots:
-                offset = _INT.size + _INT.size * slot
-                _INT.pack_into(self._own, offset, _INT.unpack_from(self._own, offset)[0] + 1)
+                own[slot + 1] += 1
 
     def outcome_counts(self) -> list[int]:
         """The counts of every process, added up."""
         with self._lock:
             self._open()
-            epoch = _INT.unpack_from(self._epoch, 0)[0]
+            epoch = self._epoch[0]
         total = [0] * SLOTS
         for path in self.directory.glob("coverage-*.counts"):
             data = path.read_bytes()
@@ -98,7 +99,7 @@ class SharedCounters:
             self._open()
             fcntl.flock(self._epoch_fd, fcntl.LOCK_EX)
             try:
-                _INT.pack_into(self._epoch, 0, _INT.unpack_from(self._epoch, 0)[0] + 1)
+                self._epoch[0] += 1
             finally:
                 fcntl.flock(self._epoch_fd, fcntl.LOCK_UN)
 
@@ -106,8 +107,10 @@ class SharedCounters:
         """Close this process's handles (the files stay for the other processes)."""
         with self._lock:
             if self._pid == os.getpid():
-                self._own.close()
-                self._epoch.close()
+                self._epoch.release()
+                self._own.release()
+                for mapped in self._maps:
+                    mapped.close()
                 os.close(self._epoch_fd)
             self._pid = -1
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
@@ -19,6 +18,7 @@ from mockpbx.coverage.catalogue import (EMPTY_PAGE, LAST_PARTIAL_PAGE, NEXT_PAGE
 _PAGE_TAIL = re.compile(rb'"limit":([0-9]+),"offset":([0-9]+),"total":([0-9]+)\}\s*$')
 _LOCAL = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 _31_DAYS = 31 * 86400
+MEMO_SIZE = 4096
 
 
 class OutcomeCounters(Protocol):
@@ -67,7 +67,6 @@ def _error_message(body: bytes) -> str:
     return message if isinstance(message, str) else ""
 
 
-@lru_cache(maxsize=4096)  # a polling client repeats its queries: classify each once
 def _success_slots(operation: Operation, query_string: str, tail: bytes) -> tuple[int, ...]:
     kinds = []
     paging = _PAGE_TAIL.search(tail)
@@ -108,6 +107,7 @@ class Coverage:
     def __init__(self, catalogue: Catalogue, counters: OutcomeCounters) -> None:
         self.catalogue = catalogue
         self.counters = counters
+        self._memo: dict[tuple[object, ...], tuple[int, ...]] = {}
 
     @classmethod
     def for_contract(cls, contract: Mapping[str, Any], counters: OutcomeCounters) -> Coverage:
@@ -116,8 +116,19 @@ class Coverage:
 
     def count(self, entry: RawEntry, response: bytes) -> None:
         """Count what one journalled request met; `response` is the body the client was sent."""
-        slots = classify(self.catalogue, entry.method, entry.path, entry.status,
-                         None if entry.fault is None else entry.fault[1], entry.query_string, response)
+        fault = None if entry.fault is None else entry.fault[1]
+        # A polling client repeats its requests: classify each once. A page is known by its tail
+        # (its paging fields); any other answer by all of it, or not memoised if long.
+        shown = response[-96:] if entry.status == 200 else response
+        key = (entry.method, entry.path, entry.status, fault, entry.query_string, shown)
+        slots = self._memo.get(key)
+        if slots is None:
+            slots = classify(self.catalogue, entry.method, entry.path, entry.status, fault,
+                             entry.query_string, response)
+            if len(shown) <= 1024:
+                if len(self._memo) >= MEMO_SIZE:
+                    self._memo.clear()  # bounded; cheap to fill again
+                self._memo[key] = slots
         if slots:
             self.counters.count_outcomes(slots)
 
