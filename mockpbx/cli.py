@@ -193,7 +193,7 @@ def coverage(url: str, fail_under: float | None, report: Path | None, control_to
     from mockpbx.testing import MockPBX
     try:
         document = MockPBX(url, control_token=control_token).coverage()
-    except Exception as error:  # unreachable, refused, not a mockpbx: one line, exit 2
+    except (OSError, RuntimeError, ValueError) as error:  # unreachable, refused, not a mockpbx: exit 2
         click.echo(f"mockpbx coverage: cannot read {url.rstrip('/')}/_mock/coverage: {error}", err=True)
         sys.exit(2)
     click.echo("\n".join(summary_lines(document)))

@@ -45,6 +45,9 @@ class MemoryCounters:
         with self._lock:
             self._counts = [0] * SLOTS
 
+    def close(self) -> None:
+        """Nothing to release (the same interface as SharedCounters)."""
+
 
 class SharedCounters:
     """Counters that the worker processes of one server share through files in `directory`."""

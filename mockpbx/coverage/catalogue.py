@@ -126,7 +126,8 @@ def build_catalogue(contract: Mapping[str, Any]) -> Catalogue:
                 plain[status] = slot(Outcome(name, status, ""))
                 for kind in SUCCESS_KINDS.get((method, path, status), ()):
                     success[kind] = slot(Outcome(name, status, kind))
-            faults = {("error", status): slot(Outcome(name, status, FAULT_ERROR)) for status in FAULT_ERROR_STATUSES}
+            faults: dict[tuple[str, int | None], int] = {
+                ("error", status): slot(Outcome(name, status, FAULT_ERROR)) for status in FAULT_ERROR_STATUSES}
             faults.update({(fault, None): slot(Outcome(name, None, kind)) for fault, kind in FAULT_KINDS.items()})
             operations[(method, path)] = Operation(method, path, frozenset(statuses), errors, plain, success, faults)
     return Catalogue(outcomes, operations)

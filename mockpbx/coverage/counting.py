@@ -11,8 +11,16 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from mockpbx.control.journal import RawEntry
-from mockpbx.coverage.catalogue import (EMPTY_PAGE, LAST_PARTIAL_PAGE, NEXT_PAGE, SOURCE_FILTER, WINDOW_31_DAYS,
-                                        Catalogue, Operation, build_catalogue)
+from mockpbx.coverage.catalogue import (
+    EMPTY_PAGE,
+    LAST_PARTIAL_PAGE,
+    NEXT_PAGE,
+    SOURCE_FILTER,
+    WINDOW_31_DAYS,
+    Catalogue,
+    Operation,
+    build_catalogue,
+)
 
 # The call-log page ends with its paging fields (mockpbx/domain/calllog.py CallPage.to_json).
 _PAGE_TAIL = re.compile(rb'"limit":([0-9]+),"offset":([0-9]+),"total":([0-9]+)\}\s*$')
@@ -95,7 +103,8 @@ def _window_seconds(query: Mapping[str, list[str]]) -> int | None:
         if match is None:
             return None
         try:
-            moments.append(datetime(*map(int, match.groups())))  # type: ignore[misc]
+            year, month, day, hour, minute, second = map(int, match.groups())
+            moments.append(datetime(year, month, day, hour, minute, second))
         except ValueError:
             return None
     return int((moments[1] - moments[0]).total_seconds())
