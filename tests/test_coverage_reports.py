@@ -151,3 +151,21 @@ def test_the_cli_says_why_it_cannot_read_a_mock(elsewhere: MockPBX) -> None:
     result = CliRunner().invoke(main, ["coverage", "--url", url])
     assert result.exit_code == 2
     assert f"cannot read {url}/_mock/coverage" in result.output
+
+
+def test_the_readme_shows_the_real_summary_of_the_example_tests() -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOCKPBX_", "PYTEST_"))}
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/examples", "-q", "-p", "no:cacheprovider"],
+                         cwd=root, capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("mockpbx API coverage: "))
+    end = next(i for i in range(first + 1, len(lines)) if not lines[i].startswith(("never met:", "  ")))
+    readme = (root / "README.md").read_text(encoding="utf-8").split("\n## API coverage", 1)[1]
+    shown = re.findall(r"```text\n(.*?)```", readme, re.S)[0]
+    assert shown == "\n".join(lines[first:end]) + "\n"
