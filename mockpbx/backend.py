@@ -21,7 +21,7 @@ from mockpbx.domain.errors import ConflictError, InvalidRequestError
 from mockpbx.domain.records import account_from_record, call_from_record
 from mockpbx.domain.service import PbxService
 from mockpbx.domain.tokens import TokenIssuer
-from mockpbx.resources import default_fixtures_path, load_contract
+from mockpbx.resources import default_fixtures_path
 from mockpbx.settings import Settings
 
 Traffic = dict[str, RollingTraffic | None]
@@ -73,7 +73,7 @@ class Backend:
 
     def __post_init__(self) -> None:
         self._tokens = TokenIssuer(self.settings.secret, self.settings.token_lifetime, self.clock)
-        self.coverage = Coverage.for_contract(load_contract(), self.store)
+        self.coverage = Coverage.for_contract(self.settings.api_profile.contract(), self.store)
         self._rebuild()
 
     def _rebuild(self) -> None:

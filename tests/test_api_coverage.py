@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from mockpbx.coverage.catalogue import build_catalogue
-from mockpbx.resources import load_contract
+from mockpbx.profiles import get_profile, profile_names
 from mockpbx.testing import MockPBX
 
 CALLS, AUTH, TOKEN = "/v1/call/log", "/v1/auth", "/v1/auth/token"
@@ -23,9 +23,10 @@ SETTINGS = {"days": 10, "calls_per_day": 60, "seed": 5, "clock_start": "2026-11-
             "freeze_clock": True, "max_body_bytes": 2048}
 
 
-@pytest.fixture(scope="module")
-def pbx() -> Iterator[MockPBX]:
-    with MockPBX(**SETTINGS) as server:
+@pytest.fixture(scope="module", params=profile_names())
+def pbx(request: pytest.FixtureRequest) -> Iterator[MockPBX]:
+    """A server per API profile: the catalogue follows the profile's contract."""
+    with MockPBX(**SETTINGS, profile=request.param) as server:
         yield server
 
 
@@ -108,8 +109,9 @@ def counts(pbx: MockPBX) -> dict[tuple[str, int | None, str], int]:
     return {(o["operation"], o["status"], o["kind"]): o["count"] for o in pbx.coverage()["outcomes"]}
 
 
-def test_every_outcome_of_the_catalogue_has_a_scenario_here() -> None:
-    catalogue = build_catalogue(load_contract())
+@pytest.mark.parametrize("profile", profile_names())
+def test_every_outcome_of_the_catalogue_has_a_scenario_here(profile: str) -> None:
+    catalogue = build_catalogue(get_profile(profile).contract())
     assert {(o.operation, o.status, o.kind) for o in catalogue.outcomes} == set(SCENARIOS)
 
 
@@ -252,3 +254,14 @@ def test_both_control_stores_count_and_keep_counts_through_a_reset(kind: str, tm
     finally:
         if kind == "shared":
             store.close()
+
+
+def test_the_catalogue_follows_the_contract_it_is_given() -> None:
+    contract = get_profile("reference").contract()
+    del contract["paths"]["/v1/auth"]  # the vendor dropped login from its later docs
+    contract["paths"]["/v1/call/log"]["get"]["responses"]["429"] = {"description": "Too many requests."}
+    outcomes = {(o.operation, o.status, o.kind) for o in build_catalogue(contract).outcomes}
+    assert not any(operation == "POST /v1/auth" for operation, _, _ in outcomes)
+    assert ("GET /v1/call/log", 429, "") in outcomes  # a documented status is an outcome of its own
+    assert ("GET /v1/call/log", 429, "fault: error") in outcomes  # and an injected 429 stays apart
+    assert not any(operation in ("GET /healthz", "GET /openapi.json") for operation, _, _ in outcomes)
