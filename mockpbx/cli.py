@@ -64,6 +64,10 @@ def main() -> None:
 @click.option("--control-token", help="Require this bearer token on /_mock requests. [env MOCKPBX_CONTROL_TOKEN]")
 @click.option("--journal-size", type=int, help="Requests kept in the journal. [env MOCKPBX_JOURNAL_SIZE; default 1000]")
 @click.option("--workers", type=int, help="Worker processes; they behave as one server. [env MOCKPBX_WORKERS; default 1]")
+@click.option("--threads", type=int, help="Request threads per worker: a slow client or a delayed request holds "
+                                          "only its own. [env MOCKPBX_THREADS; default 64]")
+@click.option("--body-timeout", type=float, help="Seconds a request body may take to arrive before a 408. "
+                                                 "[env MOCKPBX_BODY_TIMEOUT; default 10]")
 @click.option("--access-log/--no-access-log", default=None,
               help="A JSON line per request on stderr, secrets redacted. [env MOCKPBX_ACCESS_LOG; default on]")
 @click.option("--clock-start", help="Start the mock's clock at this RFC 3339 time instead of now. [env MOCKPBX_CLOCK_START]")

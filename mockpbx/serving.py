@@ -8,6 +8,7 @@ inherited by the forked workers. With several workers the control state lives in
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -55,12 +56,19 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     """Serve with granian until SIGTERM or Ctrl-C; in-flight requests get up to 10 s to finish."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     global _PRELOADED
     _PRELOADED = backend
+    logging.getLogger("_granian").addFilter(_many_threads_is_intended)
+    # Every request runs in one of `threads` Python threads per worker (granian starts them as
+    # needed), so a delayed request or a stalled body holds only its own thread. Headers that do
+    # not arrive in time are cut off by granian itself, on the same deadline as bodies.
+    header_timeout = min(60_000, max(1, round(settings.body_timeout * 1000)))
     server = Granian("mockpbx.serving:load_app", address=settings.host, port=settings.port,
-                     interface=Interfaces.WSGI, workers=settings.workers, blocking_threads=1,
+                     interface=Interfaces.WSGI, workers=settings.workers, blocking_threads=settings.threads,
+                     http1_settings=HTTP1Settings(header_read_timeout=header_timeout),
                      workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
     # The banner is the readiness signal: print it once a worker accepts connections. The
     # thread runs while granian forks its workers: what it would import is imported first,
@@ -72,6 +80,11 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
         server.serve(target_loader=load_app)
     finally:
         print("mockpbx stopped", file=out, flush=True)
+
+
+def _many_threads_is_intended(record: logging.LogRecord) -> bool:
+    """Hide granian's advice against many threads: ours mostly wait (delays, slow clients), not compute."""
+    return "Python threads" not in record.getMessage()
 
 
 def _announce_when_listening(settings: Settings, banner_text: str, out: TextIO) -> None:

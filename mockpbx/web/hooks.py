@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, redact_query, utc_millis
+from mockpbx.web.bodies import refuse_unread_body
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -66,6 +67,7 @@ def install_request_hooks(app: Flask) -> None:
     def before() -> Response | None:
         environ = request.environ
         environ["mockpbx.started"] = time.perf_counter()
+        refuse_unread_body(environ, backend.settings.body_timeout)
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return None

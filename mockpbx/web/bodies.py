@@ -1,0 +1,111 @@
+"""Request bodies read whole, under a byte limit and a deadline, before the app sees them.
+
+Every server hands the app a stream that blocks until the client sends: granian's
+`wsgi.input` waits on the connection, werkzeug's reads the socket. A client that announces a
+body and stalls would hold a request thread for as long as it likes, and a chunked body has
+no length to check up front. So this WSGI middleware, in front of everything else, reads the
+body in a helper thread and waits at most `body_timeout` seconds for all of it: the request
+thread is then free to answer 408, and the helper ends when the server closes the connection
+(the answer says `Connection: close`). A body over `max_body_bytes`, however it is framed,
+is never cut: it is refused with 413. The app gets the body as an in-memory stream, and
+`mockpbx.body_error` (408 or 413) for the hooks to turn into the usual JSON error.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, BinaryIO
+
+from mockpbx.settings import Settings
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+BODY_ERROR = "mockpbx.body_error"
+_CHUNK = 64 * 1024
+
+
+class _TooLarge(Exception):
+    """The body went over the limit while it was read."""
+
+
+def _announced_length(environ: dict[str, Any]) -> int | None:
+    """The Content-Length, or None for a body of unknown length (chunked)."""
+    text = str(environ.get("CONTENT_LENGTH") or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def has_body(environ: dict[str, Any]) -> bool:
+    """Whether the request announces a body (a non-zero Content-Length, or a Transfer-Encoding)."""
+    length = _announced_length(environ)
+    return bool(length) or (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING")))
+
+
+def _read_all(stream: BinaryIO, length: int | None, limit: int) -> bytes:
+    """Exactly `length` bytes (fewer if the client left), or everything up to EOF within `limit`."""
+    parts: list[bytes] = []
+    size = 0
+    while length is None or size < length:
+        want = _CHUNK if length is None else min(_CHUNK, length - size)
+        chunk = stream.read(want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+    return b"".join(parts)
+
+
+def read_body(stream: BinaryIO, length: int | None, limit: int, timeout: float) -> tuple[bytes, int | None]:
+    """The body and None, or b"" and the status that refuses it (408 late, 413 too large)."""
+    if length is not None and length > limit:
+        return b"", 413
+    outcome: list[bytes | BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        try:
+            outcome.append(_read_all(stream, length, limit))
+        except BaseException as error:  # noqa: BLE001 - a client that left or sent too much
+            outcome.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=reader, name="mockpbx-body", daemon=True).start()
+    if not done.wait(timeout):
+        return b"", 408
+    result = outcome[0]
+    if isinstance(result, _TooLarge):
+        return b"", 413
+    if isinstance(result, BaseException):
+        return b"", 400  # the client broke off mid-body; nobody is left to read the answer
+    return result, None
+
+
+class BodyReader:
+    """WSGI middleware: the request body read whole, or the request marked 408/413."""
+
+    def __init__(self, app: WSGIApp, settings: Settings) -> None:
+        self._app, self._limit, self._timeout = app, settings.max_body_bytes, settings.body_timeout
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if has_body(environ):
+            body, error = read_body(environ["wsgi.input"], _announced_length(environ), self._limit, self._timeout)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input_terminated"] = True  # the stream ends where the body does
+            if error is not None:
+                environ[BODY_ERROR] = error
+        return self._app(environ, start_response)
+
+
+def refuse_unread_body(environ: dict[str, Any], timeout: float) -> None:
+    """Raise the HTTP error for a body that BodyReader could not read (the app answers it as JSON)."""
+    from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
+    error = environ.get(BODY_ERROR)
+    if error == 408:
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} seconds")
+    if error == 413:
+        raise RequestEntityTooLarge()
+    if error is not None:
+        raise BadRequest("the request body broke off before its end")
