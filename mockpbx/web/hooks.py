@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, redact_query, utc_millis
 from mockpbx.web.bodies import refuse_unread_body
+from mockpbx.web.drop import drop_connection
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -26,15 +26,8 @@ def _backend(app: Flask) -> Backend:
 
 
 def _drop_connection() -> bool:
-    """Close the client's connection without an answer, where the server exposes its socket."""
-    sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
-    if not isinstance(sock, socket.socket):
-        return False
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    return True
+    """Close the client's connection without an answer (see mockpbx.web.drop)."""
+    return drop_connection(request.environ)
 
 
 def _broken_body() -> Iterator[bytes]:
@@ -52,7 +45,7 @@ def _fault_response(fault: Fault) -> Response | None:
         request.environ["mockpbx.dropped"] = True
         if _drop_connection():
             return Response(b"", status=502)  # never reaches the client: its socket is shut
-        # No socket to shut (granian): the body breaks off, so the server cuts the connection
+        # The connection was not found: the body breaks off, so the server cuts the connection
         # after the status line, and the client never gets a complete answer.
         return Response(_broken_body(), status=200, content_type="application/json")
     return None
