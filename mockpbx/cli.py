@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -31,11 +32,17 @@ def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+class _StartupError(click.ClickException):
+    """A setting or a resource the command cannot use: one line, exit 2."""
+
+    exit_code = 2
+
+
 def _settings(**values: Any) -> Settings:
     try:
         return Settings.load(**values)
     except SettingsError as error:
-        raise click.UsageError(str(error)) from None
+        raise _StartupError(str(error)) from None
 
 
 def _backend(settings: Settings):  # type: ignore[no-untyped-def]
@@ -79,11 +86,18 @@ def serve(dev: bool, **values: Any) -> None:
     from mockpbx import serving
     from mockpbx.server import banner, run
     settings = _settings(**values)
+    try:  # a name or an IPv6 address becomes the address to listen on; a busy port fails here
+        host = serving.listen_address(settings.host)
+        port = settings.port or serving.free_port(host)
+        serving.check_bindable(host, port)
+    except serving.StartupError as error:
+        raise _StartupError(str(error)) from None
+    settings = dataclasses.replace(settings, host=host, port=port)
+    for warning in serving.exposure_warnings(settings):
+        click.echo(warning, err=True)
     if dev:
         run(settings, _backend(settings))
         return
-    if settings.port == 0:
-        settings = _settings(**{**values, "port": serving.free_port(settings.host)})
     try:
         backend, shared = serving.prepare(settings)
     except DataError as error:
@@ -128,7 +142,10 @@ def generate(output: Path, **values: Any) -> None:
     if str(output) == "-":
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise _StartupError(f"cannot write {output}: {error.strerror or error}") from None
         count = sum(len(c) for c in generated.values())
         click.echo(f"wrote {count} generated and {len(backend.fixtures.calls)} fixture calls to {output}", err=True)
 

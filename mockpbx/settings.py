@@ -61,10 +61,13 @@ def _zone(text: str) -> str:
 def _moment(text: str) -> str:
     from mockpbx.domain.errors import InvalidRequestError
     from mockpbx.domain.records import parse_rfc3339
+    from mockpbx.clock import SUPPORTED_RANGE, in_supported_range
     try:
-        parse_rfc3339("clock start", text)
+        moment = parse_rfc3339("clock start", text)
     except InvalidRequestError:
         raise ValueError(f"must be an RFC 3339 time such as 2026-01-05T09:00:00+07:00, got {text!r}") from None
+    if not in_supported_range(moment):
+        raise ValueError(f"must be from {SUPPORTED_RANGE}, got {text}")
     return text
 
 
