@@ -128,7 +128,7 @@ def healthcheck(url: str | None, timeout: float) -> None:
 
 @main.command()
 @_data_options
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+@click.option("--output", "-o", type=click.Path(path_type=Path, allow_dash=True),
               default="-", show_default=True, help="Where to write the fixture file ('-' for stdout).")
 def generate(output: Path, **values: Any) -> None:
     """Write the accounts and the calls visible now (fixtures plus generated) as a fixture file."""

@@ -2,11 +2,14 @@
 
 Every server hands the app a stream that blocks until the client sends: granian's
 `wsgi.input` waits on the connection, werkzeug's reads the socket. A client that announces a
-body and stalls would hold a request thread for as long as it likes, and a chunked body has
-no length to check up front. So this WSGI middleware, in front of everything else, reads the
-body in a helper thread and waits at most `body_timeout` seconds for all of it: the request
-thread is then free to answer 408, and the helper ends when the server closes the connection
-(the answer says `Connection: close`). A body over `max_body_bytes`, however it is framed,
+body and stalls would hold its request thread for as long as it likes, and a chunked body
+has no length to check up front. So this WSGI middleware, in front of everything else, reads
+the body whole; when `body_timeout` seconds pass first, a timer ends the connection's input
+(mockpbx.web.drop) so that the read returns, and the request is answered 408 with the
+connection closed. werkzeug's socket is always at hand; under granian the connection is
+ended only when it can be told apart without guessing (no other connection from the same
+address awaits an answer), else the thread waits until the client sends or leaves, holding
+only itself. A body over `max_body_bytes`, however it is framed,
 is never cut: it is refused with 413. The app gets the body as an in-memory stream, and
 `mockpbx.body_error` (408 or 413) for the hooks to turn into the usual JSON error.
 """
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
 from mockpbx.settings import Settings
+from mockpbx.web.drop import stop_reading
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 BODY_ERROR = "mockpbx.body_error"
@@ -57,30 +62,34 @@ def _read_all(stream: BinaryIO, length: int | None, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def read_body(stream: BinaryIO, length: int | None, limit: int, timeout: float) -> tuple[bytes, int | None]:
-    """The body and None, or b"" and the status that refuses it (408 late, 413 too large)."""
+def read_body(environ: dict[str, Any], length: int | None, limit: int, timeout: float) -> tuple[bytes, int | None]:
+    """The body and None, or b"" and the status that refuses it (408 late, 413 too large, 400 cut)."""
     if length is not None and length > limit:
         return b"", 413
-    outcome: list[bytes | BaseException] = []
-    done = threading.Event()
+    late = threading.Event()
 
-    def reader() -> None:
-        try:
-            outcome.append(_read_all(stream, length, limit))
-        except BaseException as error:  # noqa: BLE001 - a client that left or sent too much
-            outcome.append(error)
-        finally:
-            done.set()
+    def deadline() -> None:
+        late.set()
+        stop_reading(environ)  # the read below then ends, early, as if the client had stopped
 
-    threading.Thread(target=reader, name="mockpbx-body", daemon=True).start()
-    if not done.wait(timeout):
-        return b"", 408
-    result = outcome[0]
-    if isinstance(result, _TooLarge):
+    # The read stays in the request thread: granian cannot answer a request while another
+    # thread still waits on its body (the worker stalls), so the deadline ends the input instead.
+    timer = threading.Timer(timeout, deadline)
+    timer.daemon = True
+    timer.start()
+    try:
+        body = _read_all(environ["wsgi.input"], length, limit)
+    except _TooLarge:
         return b"", 413
-    if isinstance(result, BaseException):
-        return b"", 400  # the client broke off mid-body; nobody is left to read the answer
-    return result, None
+    except TimeoutError:  # werkzeug's socket timeout: the connection was silent as long
+        return b"", 408
+    except Exception:  # noqa: BLE001 - the input ended badly: cut by the deadline or by the client
+        return b"", 408 if late.is_set() else 400
+    finally:
+        timer.cancel()
+    if late.is_set() or (length is not None and len(body) < length):
+        return b"", 408 if late.is_set() else 400
+    return body, None
 
 
 class BodyReader:
@@ -91,7 +100,8 @@ class BodyReader:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if has_body(environ):
-            body, error = read_body(environ["wsgi.input"], _announced_length(environ), self._limit, self._timeout)
+            environ["mockpbx.started"] = time.perf_counter()
+            body, error = read_body(environ, _announced_length(environ), self._limit, self._timeout)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True  # the stream ends where the body does
             if error is not None:
@@ -104,7 +114,7 @@ def refuse_unread_body(environ: dict[str, Any], timeout: float) -> None:
     from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
     error = environ.get(BODY_ERROR)
     if error == 408:
-        raise RequestTimeout(f"the request body did not arrive within {timeout:g} seconds")
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s")
     if error == 413:
         raise RequestEntityTooLarge()
     if error is not None:

@@ -1,4 +1,5 @@
-"""The `drop` fault's physical side: close the client's connection before any status line.
+"""The `drop` fault's physical side: close the client's connection before any status line
+(and the end of a stalled body's input, for the body deadline).
 
 werkzeug (`--dev`, `MockPBX`) hands the app its socket. granian does not, nor the client's
 port, so the worker's own sockets are searched: an established TCP connection to the
@@ -30,29 +31,41 @@ _MATCH_MS = 8
 
 def drop_connection(environ: dict[str, Any]) -> bool:
     """Shut the request's connection down without an answer; False if its socket is out of reach."""
+    return _shut_down(environ, socket.SHUT_RDWR)
+
+
+def stop_reading(environ: dict[str, Any]) -> bool:
+    """End the request's input as if the client had: a read of a stalled body returns, while
+    the answer can still be sent. Under granian only when no other connection from the same
+    address awaits an answer (no guessing). False if the socket is out of reach."""
+    return _shut_down(environ, socket.SHUT_RD, by_time=False)
+
+
+def _shut_down(environ: dict[str, Any], how: int, *, by_time: bool = True) -> bool:
     sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     if isinstance(sock, socket.socket):
-        _shut(sock)
+        _shut(sock, how)
         return True
-    found = _granian_connection(environ)
+    found = _granian_connection(environ, by_time)
     if found is None:
         return False
     try:
-        _shut(found)
+        _shut(found, how)
     finally:
         found.close()  # a duplicate descriptor: the server still owns and closes the original
     return True
 
 
-def _shut(sock: socket.socket) -> None:
+def _shut(sock: socket.socket, how: int) -> None:
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        sock.shutdown(how)
     except OSError:  # the client left first
         pass
 
 
-def _granian_connection(environ: dict[str, Any]) -> socket.socket | None:
-    """The worker's socket for this request, found by its addresses and TCP state, or None."""
+def _granian_connection(environ: dict[str, Any], by_time: bool) -> socket.socket | None:
+    """The worker's socket for this request, found by its addresses and TCP state (and, if
+    `by_time`, among several by when its data came in), or None."""
     try:
         port, remote = int(environ["SERVER_PORT"]), str(environ["REMOTE_ADDR"])
         names = os.listdir("/proc/self/fd")
@@ -73,7 +86,8 @@ def _granian_connection(environ: dict[str, Any]) -> socket.socket | None:
             waiting.append((abs(since_received - waited_ms), sock))
     waiting.sort(key=lambda pair: pair[0])
     chosen = None
-    if len(waiting) == 1 or (waiting and waiting[0][0] <= _MATCH_MS and waiting[1][0] > waiting[0][0] + _MATCH_MS):
+    if len(waiting) == 1 or (by_time and waiting and waiting[0][0] <= _MATCH_MS
+                             and waiting[1][0] > waiting[0][0] + _MATCH_MS):
         chosen = waiting.pop(0)[1]
     for _, other in waiting:
         other.close()
