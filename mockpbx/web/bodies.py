@@ -9,16 +9,15 @@ the body whole; when `body_timeout` seconds pass first, a timer ends the connect
 connection closed. werkzeug's socket is always at hand; under granian the connection is
 ended only when it can be told apart without guessing (no other connection from the same
 address awaits an answer), else the thread waits until the client sends or leaves, holding
-only itself. A body over `max_body_bytes`, however it is framed,
-is never cut: it is refused with 413. The app gets the body as an in-memory stream, and
-`mockpbx.body_error` (408 or 413) for the hooks to turn into the usual JSON error.
+only itself. A body over `max_body_bytes`, however it is framed, is never cut: it is refused
+with 413. The app gets the body as an in-memory stream, and `mockpbx.body_error` (408, 413,
+or 400 for a body the client broke off) for the hooks to turn into the usual JSON error.
 """
 
 from __future__ import annotations
 
 import io
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
@@ -100,7 +99,6 @@ class BodyReader:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if has_body(environ):
-            environ["mockpbx.started"] = time.perf_counter()
             body, error = read_body(environ, _announced_length(environ), self._limit, self._timeout)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True  # the stream ends where the body does
