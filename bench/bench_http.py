@@ -78,6 +78,10 @@ def targets(args: argparse.Namespace) -> list[Target]:
             found.insert(2 * workers - 1, Target(f"mockpbx w{workers} threads={args.compare_threads}",
                                                  mockpbx + f" --threads {args.compare_threads}", path, login=True,
                                                  values={"workers": workers, "module": "wsgi_app:app"}))
+    if args.baseline_cmd:  # another build of mockpbx (e.g. the main branch), measured beside this one
+        for workers in (1, 2):
+            found.insert(2 * workers - 1, Target(f"baseline w{workers}", args.baseline_cmd, path, login=True,
+                                                 values={"workers": workers, "module": "wsgi_app:app"}))
     million = call_log_path(days=31, limit=10)
     found.append(Target("mockpbx w1 1M window", mockpbx, million, login=True, env=MILLION, ready_timeout=180, once=True,
                         values={"workers": 1, "module": "wsgi_app:app"},
@@ -104,6 +108,11 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
                 verdict = "PASS" if value >= 0.9 else "FAIL"
                 lines.append(f"  {me} (default threads) / {before}: {value:.2f}x "
                              f"(issue 8: must not fall by more than 10%: {verdict})")
+    if args.baseline_cmd:
+        for workers in (1, 2):
+            value = ratio(by_name, f"mockpbx w{workers}", f"baseline w{workers}")
+            if value is not None:
+                lines.append(f"  mockpbx w{workers} / baseline w{workers}: {value:.2f}x")
     for row in rows:
         for label, result in row.probes.items():
             lines.append(f"  {row.name}, {label} (1 connection): p50 {result.p50_ms:.2f} ms, "
@@ -154,6 +163,9 @@ def main() -> int:
     parser.add_argument("--compare-threads", type=int, metavar="N",
                         help="also measure mockpbx with --threads N beside the default (N=1: the serving model "
                              "before issue 8), each right after the other")
+    parser.add_argument("--baseline-cmd", metavar="TEMPLATE",
+                        help="also measure this command as 'baseline w1/w2' (same placeholders as --mockpbx-cmd), "
+                             "e.g. an older checkout on PYTHONPATH")
     parser.add_argument("--logs", type=Path, help="a folder for each server's output")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()

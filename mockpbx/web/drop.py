@@ -3,9 +3,11 @@
 
 werkzeug (`--dev`, `MockPBX`) hands the app its socket. granian does not, nor the client's
 port, so the worker's own sockets are searched: an established TCP connection to the
-server's port from the client's address that is waiting for an answer (data received after
-data was last sent, from the kernel's TCP_INFO). If more than one such connection waits, the
-one whose request arrived when this one did is taken, and only when that is unambiguous.
+server's port from the client's address that is waiting for an answer (from the kernel's
+TCP_INFO: data came in and nothing went out yet, or data came in no earlier than the last
+answer went out). The request's own connection always qualifies, so a lone candidate is
+certainly it. If several wait, a drop takes the one whose data arrived when this request
+started, and only when no other is close; the body deadline never chooses among several.
 Shutting the connection down (both ways) makes the client see the connection close with no
 answer at all; whatever the app returns afterwards has nowhere to go. Linux only for
 granian; where the connection cannot be found, `drop_connection` returns False.
