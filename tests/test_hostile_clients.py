@@ -132,7 +132,7 @@ def _stall(sock: socket.socket, framing: str = "length") -> None:
     sock.sendall(b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + head)
 
 
-def test_fifty_stalled_bodies_hold_only_themselves(server: Server) -> None:
+def test_fifty_stalled_bodies_hold_only_themselves_then_get_408(server: Server) -> None:
     stalled = []
     try:
         for _ in range(50):
@@ -141,9 +141,29 @@ def test_fifty_stalled_bodies_hold_only_themselves(server: Server) -> None:
         _others_are_served(server)
         assert server.post("/v1/auth", json.loads(LOGIN)).status_code == 200
         assert _silent(stalled), "a stalled body was answered before the others were served"
+        for sock in stalled:  # each then gets 408 JSON, and the server closes the connection
+            status, headers, body = _status_and_json(_answer(sock))
+            assert status == 408 and headers["content-type"] == "application/json"
+            assert headers["connection"] == "close"
+            assert body == {"error": f"the request body did not arrive within {BODY_TIMEOUT} s"}
     finally:
         for sock in stalled:
             sock.close()
+    _others_are_served(server)
+
+
+def test_the_body_deadline_never_cuts_a_request_waiting_in_a_delay_fault(server: Server) -> None:
+    server.post("/_mock/faults", {"method": "GET", "path": "/v1/call/log", "kind": "delay", "delay_ms": 3500,
+                                  "times": 1})
+    with server.connect() as delayed, server.connect() as first, server.connect() as second:
+        delayed.sendall(b"GET /v1/call/log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        _poll(lambda: server.get("/_mock/faults").json()["data"] == [])  # it is in the delay
+        _stall(first)
+        _stall(second)
+        # Past the body deadline, both stalled connections and the delayed one are silent; the
+        # delayed request still gets its own answer, and the stalled ones their 408 after it.
+        assert _status_and_json(_answer(delayed))[0] == 401
+        assert [_status_and_json(_answer(sock))[0] for sock in (first, second)] == [408, 408]
     _others_are_served(server)
 
 

@@ -7,7 +7,8 @@ server's port from the client's address that is waiting for an answer (from the 
 TCP_INFO: data came in and nothing went out yet, or data came in no earlier than the last
 answer went out). The request's own connection always qualifies, so a lone candidate is
 certainly it. If several wait, a drop takes the one whose data arrived when this request
-started, and only when no other is close; the body deadline never chooses among several.
+started, and only when no other is close. The body deadline instead ends every connection
+silent for the whole deadline, when nothing but a stalled body can be (mockpbx.web.bodies).
 Shutting the connection down (both ways) makes the client see the connection close with no
 answer at all; whatever the app returns afterwards has nowhere to go. Linux only for
 granian; where the connection cannot be found, `drop_connection` returns False.
@@ -29,6 +30,8 @@ _ESTABLISHED = 1
 #: How closely a connection's last received data must match this request's arrival (ms,
 #: the kernel counts in ticks of up to 4 ms); any other candidate must be further off by as much.
 _MATCH_MS = 8
+#: Slack for the kernel's tick when comparing a connection's silence with a deadline (ms).
+_TICK_MS = 10
 
 
 def drop_connection(environ: dict[str, Any]) -> bool:
@@ -36,19 +39,33 @@ def drop_connection(environ: dict[str, Any]) -> bool:
     return _shut_down(environ, socket.SHUT_RDWR)
 
 
-def stop_reading(environ: dict[str, Any]) -> bool:
+def stop_reading(environ: dict[str, Any], silent_for: float | None) -> bool:
     """End the request's input as if the client had: a read of a stalled body returns, while
-    the answer can still be sent. Under granian only when no other connection from the same
-    address awaits an answer (no guessing). False if the socket is out of reach."""
-    return _shut_down(environ, socket.SHUT_RD, by_time=False)
+    the answer can still be sent. Under granian, where the request's own connection cannot be
+    named, the input of every connection from its address that awaits an answer and has been
+    silent for `silent_for` seconds is ended (None: none is): the caller vouches that only
+    stalled bodies are that silent. False if nothing was ended."""
+    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+    if isinstance(sock, socket.socket):
+        _shut(sock, socket.SHUT_RD)
+        return True
+    if silent_for is None:
+        return False
+    waiting = _waiting_connections(environ)
+    chosen = [sock for since, sock in waiting if since >= silent_for * 1000 - _TICK_MS]
+    for sock in chosen:
+        _shut(sock, socket.SHUT_RD)
+    for _, sock in waiting:
+        sock.close()  # duplicate descriptors: the server still owns and closes the originals
+    return bool(chosen)
 
 
-def _shut_down(environ: dict[str, Any], how: int, *, by_time: bool = True) -> bool:
+def _shut_down(environ: dict[str, Any], how: int) -> bool:
     sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     if isinstance(sock, socket.socket):
         _shut(sock, how)
         return True
-    found = _granian_connection(environ, by_time)
+    found = _granian_connection(environ)
     if found is None:
         return False
     try:
@@ -65,16 +82,29 @@ def _shut(sock: socket.socket, how: int) -> None:
         pass
 
 
-def _granian_connection(environ: dict[str, Any], by_time: bool) -> socket.socket | None:
-    """The worker's socket for this request, found by its addresses and TCP state (and, if
-    `by_time`, among several by when its data came in), or None."""
+def _granian_connection(environ: dict[str, Any]) -> socket.socket | None:
+    """The worker's socket for this request: the only one waiting, or the one whose data came
+    in when this request started, with no other close; else None."""
+    started = environ.get("mockpbx.started")
+    waited_ms = (time.perf_counter() - started) * 1000 if isinstance(started, float) else 0.0
+    waiting = sorted(((abs(since - waited_ms), sock) for since, sock in _waiting_connections(environ)),
+                     key=lambda pair: pair[0])
+    chosen = None
+    if len(waiting) == 1 or (waiting and waiting[0][0] <= _MATCH_MS and waiting[1][0] > waiting[0][0] + _MATCH_MS):
+        chosen = waiting.pop(0)[1]
+    for _, other in waiting:
+        other.close()
+    return chosen
+
+
+def _waiting_connections(environ: dict[str, Any]) -> list[tuple[float, socket.socket]]:
+    """Duplicates of the worker's sockets from the request's address that await an answer, each
+    with the milliseconds since its data last came in."""
     try:
         port, remote = int(environ["SERVER_PORT"]), str(environ["REMOTE_ADDR"])
         names = os.listdir("/proc/self/fd")
     except (KeyError, ValueError, OSError):
-        return None
-    started = environ.get("mockpbx.started")
-    waited_ms = (time.perf_counter() - started) * 1000 if isinstance(started, float) else 0.0
+        return []
     waiting: list[tuple[float, socket.socket]] = []
     seen: set[int] = set()  # socket inodes: a duplicate made here may take a listed descriptor's number
     for name in names:
@@ -85,15 +115,8 @@ def _granian_connection(environ: dict[str, Any], by_time: bool) -> socket.socket
         if since_received is None:
             sock.close()
         else:
-            waiting.append((abs(since_received - waited_ms), sock))
-    waiting.sort(key=lambda pair: pair[0])
-    chosen = None
-    if len(waiting) == 1 or (by_time and waiting and waiting[0][0] <= _MATCH_MS
-                             and waiting[1][0] > waiting[0][0] + _MATCH_MS):
-        chosen = waiting.pop(0)[1]
-    for _, other in waiting:
-        other.close()
-    return chosen
+            waiting.append((since_received, sock))
+    return waiting
 
 
 def _socket_of(fd: int, seen: set[int]) -> socket.socket | None:

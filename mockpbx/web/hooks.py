@@ -14,7 +14,7 @@ from flask import Flask, Response, request
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, redact_query, utc_millis
-from mockpbx.web.bodies import refuse_unread_body
+from mockpbx.web.bodies import refuse_unread_body, waiting_on_purpose
 from mockpbx.web.drop import drop_connection
 from mockpbx.web.responses import json_response
 
@@ -37,7 +37,8 @@ def _broken_body() -> Iterator[bytes]:
 
 def _fault_response(fault: Fault) -> Response | None:
     if fault.delay_ms:
-        time.sleep(fault.delay_ms / 1000)
+        with waiting_on_purpose():  # silent on purpose: not a stalled body (see mockpbx.web.bodies)
+            time.sleep(fault.delay_ms / 1000)
     if fault.kind == "error":
         body = fault.body if fault.body is not None else {"error": f"injected fault {fault.id}"}
         return json_response(body, fault.status or 500, fault.headers)
