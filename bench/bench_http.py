@@ -12,6 +12,7 @@ pinned versions) when missing.
     python bench/bench_http.py                      # about 4 minutes
     python bench/bench_http.py --duration 5 --rounds 1 --skip 1M
     python bench/bench_http.py --mockpbx-cmd 'mockpbx serve --workers {workers} --port {port}'
+    python bench/bench_http.py --compare-threads 1 --skip prism wiremock hello varied 1M   # issue 8's check
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ def targets(args: argparse.Namespace) -> list[Target]:
         # A JVM is given a longer warm-up, so that it is measured after its JIT has run.
         Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR}, warmup=JVM_WARMUP),
     ]
+    if args.compare_threads:  # the serving model before: N request threads per worker (1 until issue 8)
+        for workers in (1, 2):
+            found.insert(2 * workers - 1, Target(f"mockpbx w{workers} threads={args.compare_threads}",
+                                                 mockpbx + f" --threads {args.compare_threads}", path, login=True,
+                                                 values={"workers": workers, "module": "wsgi_app:app"}))
+    if args.baseline_cmd:  # another build of mockpbx (e.g. the main branch), measured beside this one
+        for workers in (1, 2):
+            found.insert(2 * workers - 1, Target(f"baseline w{workers}", args.baseline_cmd, path, login=True,
+                                                 values={"workers": workers, "module": "wsgi_app:app"}))
     million = call_log_path(days=31, limit=10)
     found.append(Target("mockpbx w1 1M window", mockpbx, million, login=True, env=MILLION, ready_timeout=180, once=True,
                         values={"workers": 1, "module": "wsgi_app:app"},
@@ -90,6 +100,19 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
             value = ratio(by_name, me, other)
             if value is not None:
                 lines.append(f"  {me} / {other}: {value:.2f}x")
+    if args.compare_threads:
+        for workers in (1, 2):
+            me, before = f"mockpbx w{workers}", f"mockpbx w{workers} threads={args.compare_threads}"
+            value = ratio(by_name, me, before)
+            if value is not None:
+                verdict = "PASS" if value >= 0.9 else "FAIL"
+                lines.append(f"  {me} (default threads) / {before}: {value:.2f}x "
+                             f"(issue 8: must not fall by more than 10%: {verdict})")
+    if args.baseline_cmd:
+        for workers in (1, 2):
+            value = ratio(by_name, f"mockpbx w{workers}", f"baseline w{workers}")
+            if value is not None:
+                lines.append(f"  mockpbx w{workers} / baseline w{workers}: {value:.2f}x")
     for row in rows:
         for label, result in row.probes.items():
             lines.append(f"  {row.name}, {label} (1 connection): p50 {result.p50_ms:.2f} ms, "
@@ -137,15 +160,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2,
                         help="measure every target this many times, alternating the order; report the best [2]")
     parser.add_argument("--skip", nargs="*", default=[], help="skip targets whose name contains one of these")
+    parser.add_argument("--compare-threads", type=int, metavar="N",
+                        help="also measure mockpbx with --threads N beside the default (N=1: the serving model "
+                             "before issue 8), each right after the other")
+    parser.add_argument("--baseline-cmd", metavar="TEMPLATE",
+                        help="also measure this command as 'baseline w1/w2' (same placeholders as --mockpbx-cmd), "
+                             "e.g. an older checkout on PYTHONPATH")
     parser.add_argument("--logs", type=Path, help="a folder for each server's output")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
     exit_on_sigterm()
-    require(["wrk", "java", "npm"])
-    ensure_peers()
+    plan = targets(args)
+    peers = any(t.name in ("prism", "wiremock") for t in plan)
+    require(["wrk", "java", "npm"] if peers else ["wrk"])
+    if peers:
+        ensure_peers()
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
-    plan = targets(args)
     load_before = os.getloadavg()
     runs: dict[str, list[Row]] = {t.name: [] for t in plan}
     for number in range(args.rounds):

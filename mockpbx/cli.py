@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -31,11 +32,17 @@ def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+class _StartupError(click.ClickException):
+    """A setting or a resource the command cannot use: one line, exit 2."""
+
+    exit_code = 2
+
+
 def _settings(**values: Any) -> Settings:
     try:
         return Settings.load(**values)
     except SettingsError as error:
-        raise click.UsageError(str(error)) from None
+        raise _StartupError(str(error)) from None
 
 
 def _backend(settings: Settings):  # type: ignore[no-untyped-def]
@@ -83,6 +90,10 @@ def main() -> None:
 @click.option("--control-token", help="Require this bearer token on /_mock requests. [env MOCKPBX_CONTROL_TOKEN]")
 @click.option("--journal-size", type=int, help="Requests kept in the journal. [env MOCKPBX_JOURNAL_SIZE; default 1000]")
 @click.option("--workers", type=int, help="Worker processes; they behave as one server. [env MOCKPBX_WORKERS; default 1]")
+@click.option("--threads", type=int, help="Request threads per worker: a slow client or a delayed request holds "
+                                          "only its own. [env MOCKPBX_THREADS; default 64]")
+@click.option("--body-timeout", type=float, help="Seconds a request body may take to arrive before a 408. "
+                                                 "[env MOCKPBX_BODY_TIMEOUT; default 10]")
 @click.option("--access-log/--no-access-log", default=None,
               help="A JSON line per request on stderr, secrets redacted. [env MOCKPBX_ACCESS_LOG; default on]")
 @click.option("--clock-start", help="Start the mock's clock at this RFC 3339 time instead of now. [env MOCKPBX_CLOCK_START]")
@@ -96,11 +107,18 @@ def serve(dev: bool, **values: Any) -> None:
     from mockpbx import serving
     from mockpbx.server import banner, run
     settings = _settings(**values)
+    try:  # a name or an IPv6 address becomes the address to listen on; a busy port fails here
+        host = serving.listen_address(settings.host)
+        port = settings.port or serving.free_port(host)
+        serving.check_bindable(host, port)
+    except serving.StartupError as error:
+        raise _StartupError(str(error)) from None
+    settings = dataclasses.replace(settings, host=host, port=port)
+    for warning in serving.exposure_warnings(settings):
+        click.echo(warning, err=True)
     if dev:
         run(settings, _backend(settings))
         return
-    if settings.port == 0:
-        settings = _settings(**{**values, "port": serving.free_port(settings.host)})
     try:
         backend, shared = serving.prepare(settings)
     except DataError as error:
@@ -133,7 +151,7 @@ def healthcheck(url: str | None, timeout: float) -> None:
 @_data_options
 @click.option("--clock-start", help="Generate the history up to this RFC 3339 time instead of now, so that the "
                                    "file can be reproduced. [env MOCKPBX_CLOCK_START]")
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+@click.option("--output", "-o", type=click.Path(path_type=Path, allow_dash=True),
               default=GENERATE_DEFAULT_OUTPUT, show_default=True,
               help="Where to write the fixture file ('-' for stdout).")
 def generate(output: Path, **values: Any) -> None:
@@ -148,7 +166,10 @@ def generate(output: Path, **values: Any) -> None:
     if str(output) == "-":
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise _StartupError(f"cannot write {output}: {error.strerror or error}") from None
         count = sum(len(c) for c in generated.values())
         click.echo(f"wrote {count} generated and {len(backend.fixtures.calls)} fixture calls to {output}", err=True)
 
@@ -171,7 +192,10 @@ def contract(profile: str, output: Path, form: str) -> None:
         sys.stdout.buffer.write(text)
         sys.stdout.flush()
     else:
-        output.write_bytes(text)
+        try:
+            output.write_bytes(text)
+        except OSError as error:
+            raise _StartupError(f"cannot write {output}: {error.strerror or error}") from None
         click.echo(f"wrote the {chosen.name} contract to {output}", err=True)
 
 

@@ -7,6 +7,17 @@ import time
 from typing import Protocol
 
 
+#: The mock's clock stays within these Unix times (2000-01-01 to 2100-01-01, UTC): generated
+#: history, call windows and token expiry are all well defined there.
+EARLIEST, LATEST = 946_684_800, 4_102_444_800
+SUPPORTED_RANGE = "2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"
+
+
+def in_supported_range(moment: float) -> bool:
+    """Whether the mock's clock may be set to `moment` (Unix seconds)."""
+    return EARLIEST <= moment <= LATEST
+
+
 class Clock(Protocol):
     """Anything that tells the current time as Unix seconds."""
 

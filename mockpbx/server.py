@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -13,16 +14,46 @@ from mockpbx.backend import Backend
 from mockpbx.settings import Settings
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _Handler(WSGIRequestHandler):
+    """werkzeug's handler, with the errors it answers before the app runs (414, 431, a bad
+    request line) in the app's JSON form instead of an HTML page."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer `code` with `{"error": message}` and close the connection."""
+        text = message or self.responses.get(code, ("error",))[0]
+        self.log_error("code %d, message %s", code, text)
+        body = json.dumps({"error": text}, separators=(",", ":")).encode()
+        self.send_response(code, message)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if not format.startswith("Request timed out"):  # an idle kept-alive connection let go: routine
+            super().log_error(format, *args)
+
+
+class _QuietHandler(_Handler):
     def log_request(self, *args: object, **kwargs: object) -> None:  # the journal has the requests
+        pass
+
+    def log_error(self, format: str, *args: Any) -> None:  # the answer the client gets says it all
         pass
 
 
 def bind(settings: Settings, backend: Backend, *, quiet: bool = False) -> BaseWSGIServer:
-    """A threaded WSGI server bound to the settings' address (port 0 picks a free port)."""
+    """A threaded WSGI server bound to the settings' address (port 0 picks a free port).
+
+    A connection that sends nothing for `body_timeout` seconds is closed: a stalled client
+    holds its own thread only that long.
+    """
     from mockpbx.web.app import create_app
+    handler = type("Handler", (_QuietHandler if quiet else _Handler,), {"timeout": settings.body_timeout})
     return make_server(settings.host, settings.port, create_app(backend=backend), threaded=True,
-                       request_handler=_QuietHandler if quiet else WSGIRequestHandler)
+                       request_handler=handler)
 
 
 def banner(settings: Settings, backend: Backend, port: int | None = None) -> str:

@@ -8,6 +8,9 @@ inherited by the forked workers. With several workers the control state lives in
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import logging
 import os
 import shutil
 import socket
@@ -33,11 +36,73 @@ def load_app(target: str = "") -> Any:
     return create_app(backend=_PRELOADED)
 
 
+class StartupError(Exception):
+    """Why the server cannot start, in one line."""
+
+
+def listen_address(host: str) -> str:
+    """The IP address to listen on for `host`: an IPv4 or IPv6 address (brackets allowed) or a name."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(bare, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise StartupError(f"--host {host}: no such host name or address") from None
+    return str(found[0][4][0])
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Fail now, in one line, if the server could not listen on `host:port` alone.
+
+    granian listens with SO_REUSEPORT, which would let a second mockpbx share a busy port and
+    split the connections with the first. A probe without it is refused by any listener.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed server's TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise StartupError(bind_failure(host, port, error)) from None
+
+
+def bind_failure(host: str, port: int, error: OSError) -> str:
+    """A one-line reason for a failed bind."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the port is already in use (by another mockpbx or another program)"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: the address is not available on this machine"
+    if error.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+    return f"cannot listen on {where}: {error.strerror or error}"
+
+
+def exposure_warnings(settings: Settings) -> list[str]:
+    """One-line warnings for a server reachable from other machines with test-only defaults."""
+    if ipaddress.ip_address(settings.host).is_loopback:
+        return []
+    found = []
+    if settings.control and not settings.control_token:
+        found.append(f"warning: listening on {settings.host} with the /_mock control API open to anyone who can "
+                     "reach it; set --control-token or --no-control")
+    if not settings.jwt_secret:
+        found.append(f"warning: listening on {settings.host} with tokens signed by a secret derived from the "
+                     "public seed, so anyone can forge them; set --jwt-secret")
+    return found
+
+
 def free_port(host: str) -> int:
     """A port that is free on `host` now (for --port 0)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+        try:
+            probe.bind((host, 0))
+        except OSError as error:
+            raise StartupError(bind_failure(host, 0, error)) from None
         return int(probe.getsockname()[1])
 
 
@@ -55,12 +120,19 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     """Serve with granian until SIGTERM or Ctrl-C; in-flight requests get up to 10 s to finish."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     global _PRELOADED
     _PRELOADED = backend
+    logging.getLogger("_granian").addFilter(_many_threads_is_intended)
+    # Every request runs in one of `threads` Python threads per worker (granian starts them as
+    # needed), so a delayed request or a stalled body holds only its own thread. Headers that do
+    # not arrive in time are cut off by granian itself, on the same deadline as bodies.
+    header_timeout = min(60_000, max(1, round(settings.body_timeout * 1000)))
     server = Granian("mockpbx.serving:load_app", address=settings.host, port=settings.port,
-                     interface=Interfaces.WSGI, workers=settings.workers, blocking_threads=1,
+                     interface=Interfaces.WSGI, workers=settings.workers, blocking_threads=settings.threads,
+                     http1_settings=HTTP1Settings(header_read_timeout=header_timeout),
                      workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
     # The banner is the readiness signal: print it once a worker accepts connections. The
     # thread runs while granian forks its workers: what it would import is imported first,
@@ -72,6 +144,11 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
         server.serve(target_loader=load_app)
     finally:
         print("mockpbx stopped", file=out, flush=True)
+
+
+def _many_threads_is_intended(record: logging.LogRecord) -> bool:
+    """Hide granian's advice against many threads: ours mostly wait (delays, slow clients), not compute."""
+    return "Python threads" not in record.getMessage()
 
 
 def _announce_when_listening(settings: Settings, banner_text: str, out: TextIO) -> None:

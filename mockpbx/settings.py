@@ -32,6 +32,18 @@ def _int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"must be a number of seconds, got {text!r}") from None
+        if not low <= value <= high:  # also refuses nan and inf
+            raise ValueError(f"must be from {low:g} to {high:g} seconds, got {text.strip()}")
+        return value
+    return parse
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -52,10 +64,13 @@ def _zone(text: str) -> str:
 def _moment(text: str) -> str:
     from mockpbx.domain.errors import InvalidRequestError
     from mockpbx.domain.records import parse_rfc3339
+    from mockpbx.clock import SUPPORTED_RANGE, in_supported_range
     try:
-        parse_rfc3339("clock start", text)
+        moment = parse_rfc3339("clock start", text)
     except InvalidRequestError:
         raise ValueError(f"must be an RFC 3339 time such as 2026-01-05T09:00:00+07:00, got {text!r}") from None
+    if not in_supported_range(moment):
+        raise ValueError(f"must be from {SUPPORTED_RANGE}, got {text}")
     return text
 
 
@@ -93,6 +108,8 @@ class Settings:
     control_token: str | None = None
     journal_size: int = 1000
     workers: int = 1
+    threads: int = 64
+    body_timeout: float = 10.0
     access_log: bool = True
     clock_start: str | None = None
     freeze_clock: bool = False
@@ -169,6 +186,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "control_token": _text,
     "journal_size": _int(1, 1_000_000),
     "workers": _int(1, 64),
+    "threads": _int(1, 1024),
+    "body_timeout": _seconds(0.05, 3600),
     "access_log": _bool,
     "clock_start": _moment,
     "freeze_clock": _bool,

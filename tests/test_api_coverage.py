@@ -4,8 +4,10 @@ seen in GET /_mock/coverage; counting that outlives the journal; clearing and re
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -20,7 +22,7 @@ WEEK = {"start_date": "2026-11-20 00:00:00", "end_date": "2026-11-27 12:00:00"}
 LOGIN = {"username": "foo@test.tel4vn.com", "password": "foo123"}
 API_KEY = {"api_key": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"}
 SETTINGS = {"days": 10, "calls_per_day": 60, "seed": 5, "clock_start": "2026-11-27T12:00:00+07:00",
-            "freeze_clock": True, "max_body_bytes": 2048}
+            "freeze_clock": True, "max_body_bytes": 2048, "body_timeout": 0.3}
 
 
 @pytest.fixture(scope="module", params=profile_names())
@@ -46,6 +48,20 @@ def expired(pbx: MockPBX) -> None:
     calls(pbx, token)
 
 
+def stalled(path: str) -> Callable[[MockPBX], None]:
+    """A body that stops half-way: the server answers 408 once the body deadline passes."""
+    def happen(pbx: MockPBX) -> None:
+        host, port = urlsplit(pbx.url).hostname, urlsplit(pbx.url).port
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\n"
+                         "Content-Length: 40\r\n\r\n{\"api".encode())
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+    return happen
+
+
 def faulted(path: str, method: str, **rule: Any) -> Callable[[MockPBX], None]:
     def happen(pbx: MockPBX) -> None:
         pbx.add_fault(method, path, times=1, **rule)
@@ -65,6 +81,7 @@ SCENARIOS: dict[tuple[str, int | None, str], Callable[[MockPBX], Any]] = {
     ("POST /v1/auth", 400, "missing or invalid field"): lambda p: send(p, "POST", AUTH, json={"username": "x"}),
     ("POST /v1/auth", 401, "invalid username or password"):
         lambda p: send(p, "POST", AUTH, json={**LOGIN, "password": "wrong"}),
+    ("POST /v1/auth", 408, ""): stalled(AUTH),
     ("POST /v1/auth", 413, ""): lambda p: send(p, "POST", AUTH, json={**LOGIN, "password": "x" * 4096}),
     ("POST /v1/auth", 415, ""): lambda p: send(p, "POST", AUTH, data="x", headers={"Content-Type": "text/plain"}),
     ("POST /v1/auth/token", 200, ""): lambda p: send(p, "POST", TOKEN, json=API_KEY),
@@ -72,6 +89,7 @@ SCENARIOS: dict[tuple[str, int | None, str], Callable[[MockPBX], Any]] = {
         lambda p: send(p, "POST", TOKEN, data="{", headers={"Content-Type": "application/json"}),
     ("POST /v1/auth/token", 400, "missing or invalid field"): lambda p: send(p, "POST", TOKEN, json={"api_key": 7}),
     ("POST /v1/auth/token", 401, "invalid api_key"): lambda p: send(p, "POST", TOKEN, json={"api_key": "nope"}),
+    ("POST /v1/auth/token", 408, ""): stalled(TOKEN),
     ("POST /v1/auth/token", 413, ""): lambda p: send(p, "POST", TOKEN, json={"api_key": "x" * 4096}),
     ("POST /v1/auth/token", 415, ""): lambda p: send(p, "POST", TOKEN, data="api_key=x"),
     ("GET /v1/call/log", 200, ""): lambda p: calls(p, limit=1),

@@ -58,7 +58,11 @@ def test_clock_can_be_read_moved_set_and_frozen(client: FlaskClient) -> None:
     ({"now": "2030-01-01 00:00:00"}, "now must be an RFC 3339 time"),
     ({"now": "2030-02-30T00:00:00Z"}, "now is not a real date"),
     ({"frozen": "yes"}, "frozen must be true or false"),
-    ({"advance_seconds": -NOW - 10}, "advance_seconds would move the clock before 1970"),
+    ({"advance_seconds": -NOW - 10}, "advance_seconds would put the clock at 1969-12-31T23:59:50Z; "
+                                     "the mock's clock stays from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"),
+    ({"now": "9999-12-30T00:00:00Z"}, "now would put the clock at 9999-12-30T00:00:00Z; the mock's clock stays from"),
+    ({"now": "1970-02-01T00:00:00Z", "frozen": True}, "now would put the clock at 1970-02-01"),
+    ({"advance_seconds": 75 * 365 * 86400}, "advance_seconds would put the clock at 2101-"),
     ([], "the request body must be a JSON object"),
 ])
 def test_bad_clock_changes_are_400_and_change_nothing(client: FlaskClient, body: object, message: str) -> None:

@@ -8,6 +8,7 @@ from mockpbx.backend import Backend, build_backend
 from mockpbx.clock import ControllableClock
 from mockpbx.settings import Settings
 from mockpbx.web.api import api
+from mockpbx.web.bodies import BodyReader
 from mockpbx.web.cache import PageCache
 from mockpbx.web.control import control
 from mockpbx.web.hooks import install_request_hooks
@@ -38,5 +39,6 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
         app.register_blueprint(control)
     install_request_hooks(app)
     app.wsgi_app = CallLogFastPath(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
+    app.wsgi_app = BodyReader(app.wsgi_app, backend.settings)  # type: ignore[method-assign]
     register_error_handlers(app)
     return app

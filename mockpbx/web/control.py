@@ -6,6 +6,7 @@ import hmac
 from flask import Blueprint, Response, current_app, request
 
 from mockpbx.backend import Backend
+from mockpbx.clock import SUPPORTED_RANGE, in_supported_range
 from mockpbx.control.state import filter_requests
 from mockpbx.domain.calls import rfc3339
 from mockpbx.domain.errors import AuthenticationError, InvalidRequestError
@@ -107,8 +108,11 @@ def set_clock() -> Response:
     if not {"advance_seconds", "now", "frozen"} & set(body):
         raise InvalidRequestError("give advance_seconds, now or frozen")
     clock = backend().clock
-    if advance is not None and clock.now() + advance < 0:
-        raise InvalidRequestError("advance_seconds would move the clock before 1970")
+    target = when if when is not None else clock.now() + advance if advance is not None else None
+    if target is not None and not in_supported_range(target):
+        field = "now" if when is not None else "advance_seconds"
+        raise InvalidRequestError(f"{field} would put the clock at {rfc3339(int(target))}; "
+                                  f"the mock's clock stays from {SUPPORTED_RANGE}")
     if frozen is True:
         clock.freeze()
     if when is not None:

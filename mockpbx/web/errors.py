@@ -8,6 +8,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mockpbx.domain.errors import AuthenticationError, ConflictError, DomainError, InvalidRequestError
+from mockpbx.web.bodies import BODY_ERROR
 from mockpbx.web.responses import error_response
 
 log = logging.getLogger("mockpbx")
@@ -35,6 +36,8 @@ def _http_error(error: HTTPException) -> Response:
     else:
         message = (error.description or error.name).strip()
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    if request.environ.get(BODY_ERROR):  # the body is unread or cut: this connection cannot carry another request
+        headers["Connection"] = "close"
     return error_response(status, message, headers)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from flask import Flask, Response, request
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, redact_query, utc_millis
+from mockpbx.web.bodies import refuse_unread_body, waiting_on_purpose
+from mockpbx.web.drop import drop_connection
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -24,21 +25,9 @@ def _backend(app: Flask) -> Backend:
     return app.extensions["mockpbx"]  # type: ignore[no-any-return]
 
 
-def _client_socket() -> socket.socket | None:
-    """The client's socket, where the server exposes it."""
-    sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def _drop_connection() -> None:
-    """Close the client's connection without an answer (once the request is journalled and counted,
-    so that a client that sees the drop and asks the control API finds it there)."""
-    sock = _client_socket()
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _drop_connection() -> bool:
+    """Close the client's connection without an answer (see mockpbx.web.drop)."""
+    return drop_connection(request.environ)
 
 
 def _broken_body() -> Iterator[bytes]:
@@ -48,17 +37,16 @@ def _broken_body() -> Iterator[bytes]:
 
 def _fault_response(fault: Fault) -> Response | None:
     if fault.delay_ms:
-        time.sleep(fault.delay_ms / 1000)
+        with waiting_on_purpose():  # silent on purpose: not a stalled body (see mockpbx.web.bodies)
+            time.sleep(fault.delay_ms / 1000)
     if fault.kind == "error":
         body = fault.body if fault.body is not None else {"error": f"injected fault {fault.id}"}
         return json_response(body, fault.status or 500, fault.headers)
     if fault.kind == "drop":
         request.environ["mockpbx.dropped"] = True
-        if _client_socket() is not None:
-            return Response(b"", status=502)  # never reaches the client: its socket is shut after the journal
-        # No socket to shut (granian): the body breaks off, so the server cuts the connection
-        # after the status line, and the client never gets a complete answer.
-        return Response(_broken_body(), status=200, content_type="application/json")
+        # Answered in `after`: the request is journalled and counted first, then its connection
+        # is shut (mockpbx.web.drop); this placeholder never reaches the client.
+        return Response(b"", status=502)
     return None
 
 
@@ -71,6 +59,7 @@ def install_request_hooks(app: Flask) -> None:
     def before() -> Response | None:
         environ = request.environ
         environ["mockpbx.started"] = time.perf_counter()
+        refuse_unread_body(environ, backend.settings.body_timeout)
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return None
@@ -96,8 +85,10 @@ def install_request_hooks(app: Flask) -> None:
         status = None if environ.get("mockpbx.dropped") else response.status_code
         sent = b"" if status is None or response.is_streamed else response.get_data()
         record(backend, environ, status, fault, body, mimetype, sent)
-        if status is None:
-            _drop_connection()
+        if status is None and not _drop_connection():
+            # The connection was not found (granian, ambiguous): the body breaks off, so the server
+            # cuts the connection after the status line, and the client never gets a complete answer.
+            return Response(_broken_body(), status=200, content_type="application/json")
         return response
 
 

@@ -1,0 +1,447 @@
+"""A real `mockpbx serve` attacked from outside: slow bodies, delay faults, oversized and
+malformed input, busy ports, bad clocks, drops. Each test checks the documented answer and
+that other clients kept being served meanwhile. Waits are bounded socket reads and polls."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import requests
+
+from click.testing import CliRunner
+
+from mockpbx.cli import main
+from mockpbx.serving import exposure_warnings
+from mockpbx.settings import Settings, SettingsError
+from mockpbx.testing import MockPBX
+
+LOGIN = b'{"username":"foo@test.tel4vn.com","password":"foo123"}'
+#: Short enough for a fast module, long enough to see the server serve others meanwhile.
+BODY_TIMEOUT = "2"
+
+
+class Server:
+    """A `mockpbx serve` subprocess on a free loopback port, with its output collected."""
+
+    def __init__(self, process: subprocess.Popen[str], host: str, port: int) -> None:
+        self.process, self.host, self.port = process, host, port
+        self.url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        self.stderr: list[str] = []
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        headers = {"Connection": "close", **kwargs.pop("headers", {})}
+        return requests.get(self.url + path, timeout=10, headers=headers, **kwargs)
+
+    def post(self, path: str, body: object) -> requests.Response:
+        return requests.post(self.url + path, json=body, timeout=10, headers={"Connection": "close"})
+
+    def delete(self, path: str) -> requests.Response:
+        return requests.delete(self.url + path, timeout=10, headers={"Connection": "close"})
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout=10)
+        return sock
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")}
+
+
+@contextmanager
+def serve(*args: str, host: str = "127.0.0.1") -> Iterator[Server]:
+    process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--host", host, "--port", "0",
+                                "--days", "2", "--calls-per-day", "20", "--no-access-log", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    assert process.stdout is not None and process.stderr is not None
+    line = process.stdout.readline()
+    match = re.search(r"http://\[?([^\]\s]+?)\]?:(\d+)\s", line)
+    server = Server(process, match.group(1) if match else host, int(match.group(2)) if match else 0)
+    reader = threading.Thread(target=lambda: server.stderr.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        assert match, f"no URL in the banner: {line!r}"
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        reader.join(timeout=5)
+        process.stdout.close()
+        process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with serve("--body-timeout", BODY_TIMEOUT) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "server" in request.fixturenames:
+        request.getfixturevalue("server").delete("/_mock/faults")
+
+
+def _answer(sock: socket.socket, timeout: float = 15) -> bytes:
+    """Everything the server sends until it closes the connection (bounded)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def _status_and_json(raw: bytes) -> tuple[int, dict[str, str], Any]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, json.loads(body) if body else None
+
+
+def _silent(socks: list[socket.socket]) -> bool:
+    """None of the sockets has anything to read yet: the server has not answered them."""
+    readable, _, _ = select.select(socks, [], [], 0)
+    return not readable
+
+
+def _others_are_served(server: Server) -> None:
+    assert server.get("/healthz").json()["status"] == "ok"
+    assert server.get("/_mock/requests").status_code == 200
+    assert server.get("/_mock/clock").status_code == 200
+
+
+def _stall(sock: socket.socket, framing: str = "length") -> None:
+    head = (b"Content-Length: 54\r\n\r\n" + LOGIN[:5] if framing == "length"
+            else b"Transfer-Encoding: chunked\r\n\r\n5\r\n" + LOGIN[:5])
+    sock.sendall(b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + head)
+
+
+def test_fifty_stalled_bodies_hold_only_themselves_then_get_408(server: Server) -> None:
+    stalled = []
+    try:
+        for _ in range(50):
+            stalled.append(server.connect())
+            _stall(stalled[-1])
+        _others_are_served(server)
+        assert server.post("/v1/auth", json.loads(LOGIN)).status_code == 200
+        assert _silent(stalled), "a stalled body was answered before the others were served"
+        for sock in stalled:  # each then gets 408 JSON, and the server closes the connection
+            status, headers, body = _status_and_json(_answer(sock))
+            assert status == 408 and headers["content-type"] == "application/json"
+            assert headers["connection"] == "close"
+            assert body == {"error": f"the request body did not arrive within {BODY_TIMEOUT} s"}
+    finally:
+        for sock in stalled:
+            sock.close()
+    _others_are_served(server)
+
+
+def test_the_body_deadline_never_cuts_a_request_waiting_in_a_delay_fault(server: Server) -> None:
+    server.post("/_mock/faults", {"method": "GET", "path": "/v1/call/log", "kind": "delay", "delay_ms": 3500,
+                                  "times": 1})
+    with server.connect() as delayed, server.connect() as first, server.connect() as second:
+        delayed.sendall(b"GET /v1/call/log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        _poll(lambda: server.get("/_mock/faults").json()["data"] == [])  # it is in the delay
+        _stall(first)
+        _stall(second)
+        # Past the body deadline, both stalled connections and the delayed one are silent; the
+        # delayed request still gets its own answer, and the stalled ones their 408 after it.
+        assert _status_and_json(_answer(delayed))[0] == 401
+        assert [_status_and_json(_answer(sock))[0] for sock in (first, second)] == [408, 408]
+    _others_are_served(server)
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_stalled_body_is_answered_408_and_its_connection_closed(server: Server, framing: str) -> None:
+    with server.connect() as sock:
+        _stall(sock, framing)
+        _others_are_served(server)
+        status, headers, body = _status_and_json(_answer(sock))  # read to the end: the server closes
+    assert status == 408 and headers["content-type"] == "application/json" and headers["connection"] == "close"
+    assert body == {"error": f"the request body did not arrive within {BODY_TIMEOUT} s"}
+    assert server.get("/_mock/requests", params={"path": "/v1/auth"}).json()["data"][-1]["status"] == 408
+    _others_are_served(server)
+
+
+def test_requests_in_a_delay_fault_hold_only_themselves(server: Server) -> None:
+    server.post("/_mock/faults", {"method": "GET", "path": "/v1/call/log", "kind": "delay", "delay_ms": 2500,
+                                  "times": 10})
+    delayed = []
+    for _ in range(10):
+        sock = server.connect()
+        sock.sendall(b"GET /v1/call/log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        delayed.append(sock)
+    try:
+        _poll(lambda: server.get("/_mock/faults").json()["data"] == [])  # all ten are in the delay
+        assert server.delete("/_mock/faults").status_code == 200
+        _others_are_served(server)
+        assert _silent(delayed), "a delayed request was answered before the others were served"
+        for sock in delayed:  # each then gets its normal answer (no token: 401)
+            assert _status_and_json(_answer(sock))[0] == 401
+    finally:
+        for sock in delayed:
+            sock.close()
+
+
+def _poll(check: Any, deadline: float = 10) -> None:
+    end = time.monotonic() + deadline
+    while not check():
+        assert time.monotonic() < end, "condition not met in time"
+        time.sleep(0.02)
+
+
+def _chunked(sock: socket.socket, path: str, body: bytes) -> None:
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n".encode())
+    try:
+        for start in range(0, len(body), 65536):
+            piece = body[start:start + 65536]
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        sock.sendall(b"0\r\n\r\n")
+    except OSError:  # the server refused the body and closed before the end: its answer is read next
+        pass
+
+
+def test_a_body_over_the_limit_is_413_however_framed_and_never_cut(server: Server) -> None:
+    oversized = LOGIN + b" " * (2 * 1024 * 1024) + b"GARBAGE"
+    answers = []
+    for framing in ("chunked", "length"):
+        sock = server.connect()
+        if framing == "chunked":
+            sender = threading.Thread(target=_chunked, args=(sock, "/v1/auth", oversized), daemon=True)
+        else:
+            head = (f"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(oversized)}\r\n\r\n").encode()
+            sender = threading.Thread(target=_send_quietly, args=(sock, head + oversized), daemon=True)
+        sender.start()
+        answers.append(_status_and_json(_answer(sock)))
+        sender.join(timeout=15)
+        sock.close()
+    for status, headers, body in answers:
+        assert status == 413 and body == {"error": "request body is larger than 1048576 bytes"}
+        assert headers["connection"] == "close"
+    # Under the limit, a long chunked body arrives whole: trailing whitespace keeps it valid JSON.
+    sock = server.connect()
+    _chunked(sock, "/v1/auth", LOGIN + b" " * (900 * 1024))
+    status, _, body = _status_and_json(_read_one(sock))
+    sock.close()
+    assert status == 200 and body["data"]["username"] == "foo"
+    statuses = [e["status"] for e in server.get("/_mock/requests", params={"path": "/v1/auth"}).json()["data"]]
+    assert statuses[-3:] == [413, 413, 200]
+    _others_are_served(server)
+
+
+def _send_quietly(sock: socket.socket, data: bytes) -> None:
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
+
+
+def _read_one(sock: socket.socket) -> bytes:
+    """One response with a Content-Length, on a connection that stays open."""
+    sock.settimeout(15)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536) or b"!"  # a closed connection ends the loop below
+    head = data.split(b"\r\n\r\n", 1)[0].lower()
+    length = int(re.search(rb"content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(data) < len(head) + 4 + length:
+        data += sock.recv(65536)
+    return data
+
+
+def test_a_clock_outside_the_supported_range_is_refused(server: Server) -> None:
+    before = server.get("/_mock/clock").json()
+    for body in ({"now": "9999-12-30T00:00:00Z"}, {"now": "1970-02-01T00:00:00Z"},
+                 {"advance_seconds": 3_000_000_000}):
+        answer = server.post("/_mock/clock", body)
+        assert answer.status_code == 400
+        assert "2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z" in answer.json()["error"]
+    after = server.get("/_mock/clock").json()
+    assert after["frozen"] == before["frozen"] and abs(after["unix"] - before["unix"]) < 600
+    token = server.post("/v1/auth/token", {"api_key": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"}).json()["data"]["token"]
+    assert server.get("/v1/call/log", params={"start_date": "2026-01-01 00:00:00", "end_date": "2026-01-02 00:00:00"},
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    for start in ("9999-12-30T00:00:00Z", "1970-01-10T00:00:00Z"):
+        result = _run("serve", "--port", "0", "--clock-start", start)
+        assert result.returncode == 2 and result.stdout == "" and result.exception is not None
+        assert result.stderr == (f"Error: --clock-start must be from 2000-01-01T00:00:00Z to "
+                                 f"2100-01-01T00:00:00Z, got {start}\n")
+
+
+def _run(*args: str) -> Any:
+    """The command run in-process (its start-up checks come before anything is served)."""
+    result = CliRunner().invoke(main, [*args, "--days", "1"], env={k: None for k in os.environ if k.startswith("MOCKPBX_")})
+    result.returncode = result.exit_code
+    return result
+
+
+def test_a_busy_port_is_never_shared(server: Server) -> None:
+    token = server.post("/v1/auth/token", {"api_key": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"}).json()["data"]["token"]
+    for extra in ([], ["--dev"], ["--seed", "5"]):
+        result = _run("serve", "--port", str(server.port), *extra)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == (f"Error: cannot listen on 127.0.0.1:{server.port}: the port is already in use "
+                                 "(by another mockpbx or another program)\n")
+    with socket.socket() as other:  # a port held by another program
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        result = _run("serve", "--port", str(other.getsockname()[1]))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "already in use" in result.stderr
+    # Every connection still reaches the one server: its tokens keep working.
+    auth = {"Authorization": f"Bearer {token}"}
+    window = {"start_date": "2026-01-01 00:00:00", "end_date": "2026-01-02 00:00:00"}
+    assert {server.get("/v1/call/log", params=window, headers=auth).status_code for _ in range(20)} == {200}
+
+
+def test_start_up_errors_are_one_line_and_exit_2(tmp_path: Any) -> None:
+    cases = {
+        ("serve", "--host", "192.0.2.1", "--port", "0"): "the address is not available on this machine",
+        ("serve", "--host", "no-such-host.invalid"): "--host no-such-host.invalid: no such host name or address",
+        ("serve", "--threads", "0"): "--threads must be from 1 to 1024, got 0",
+        ("serve", "--body-timeout", "nan"): "--body-timeout must be from 0.05 to 3600 seconds",
+        ("generate", "-o", "/no/such/dir/x.json"): "cannot write /no/such/dir/x.json: No such file or directory",
+        ("generate", "-o", str(tmp_path)): f"cannot write {tmp_path}",
+    }
+    for args, message in cases.items():
+        result = _run(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("host", ["localhost", "::1"])
+def test_host_accepts_names_and_ipv6_addresses(host: str) -> None:
+    if host == "::1" and not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, 0))
+    except OSError:
+        pytest.skip(f"{host} is not available here")
+    with serve(host=host) as running:
+        assert running.get("/healthz").status_code == 200
+        assert running.get("/_mock/clock").status_code == 200
+
+
+def test_http_layer_errors_under_granian_are_as_documented(server: Server) -> None:
+    cases = [
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n",
+         431),
+        (b"HELLO WORLD\r\n\r\n", 400),
+    ]
+    for raw, expected in cases:
+        sock = server.connect()
+        _send_quietly(sock, raw)
+        status, headers, body = _status_and_json(_answer(sock))
+        sock.close()
+        # granian answers these itself: an empty body, no Content-Type (see the contract and README)
+        assert status == expected and headers.get("content-length") == "0" and body is None
+        _others_are_served(server)
+
+
+def test_http_layer_errors_under_the_dev_server_are_json() -> None:
+    with serve("--dev", "--body-timeout", BODY_TIMEOUT) as running:
+        cases = [
+            (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n", 431),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n",
+             431),
+        ]
+        for raw, expected in cases:
+            sock = running.connect()
+            _send_quietly(sock, raw)
+            status, headers, body = _status_and_json(_answer(sock))
+            sock.close()
+            assert status == expected and headers["content-type"] == "application/json"
+            assert isinstance(body["error"], str) and body["error"]
+        # A request line werkzeug cannot parse is answered HTTP/0.9-style: the JSON body alone.
+        sock = running.connect()
+        _send_quietly(sock, b"GET /healthz HTTP/1.1 junk\r\n\r\n")
+        assert json.loads(_answer(sock)) == {"error": "Bad request version ('junk')"}
+        sock.close()
+        # The body deadline holds under werkzeug too.
+        sock = running.connect()
+        _stall(sock)
+        _others_are_served(running)
+        status, _, body = _status_and_json(_answer(sock))
+        sock.close()
+        assert status == 408 and body["error"].startswith("the request body did not arrive")
+        _others_are_served(running)
+    assert "Traceback" not in "".join(running.stderr)
+
+
+def _dropped(host: str, port: int) -> bytes:
+    """What a client gets for GET /healthz under a drop fault (nothing at all, expected)."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        return _answer(sock)
+
+
+def _check_drop(url: str, host: str, port: int) -> None:
+    fault = {"method": "GET", "path": "/healthz", "kind": "drop", "times": 1}
+    assert requests.post(url + "/_mock/faults", json=fault, timeout=10, headers={"Connection": "close"}).ok
+    assert _dropped(host, port) == b""  # closed without a status line
+    assert requests.get(url + "/healthz", timeout=10, headers={"Connection": "close"}).status_code == 200
+    _poll(lambda: any(e["status"] is None for e in requests.get(
+        url + "/_mock/requests", params={"path": "/healthz"}, timeout=10).json()["data"]))
+
+
+def test_a_drop_closes_the_connection_without_a_status_line_under_serve(server: Server) -> None:
+    _check_drop(server.url, server.host, server.port)
+    _others_are_served(server)
+    assert not any("Traceback" in line or "[ERROR]" in line for line in server.stderr)
+
+
+def test_a_drop_closes_the_connection_without_a_status_line_under_dev() -> None:
+    with serve("--dev") as running:
+        _check_drop(running.url, running.host, running.port)
+        _others_are_served(running)
+    assert not any("Traceback" in line for line in running.stderr)
+
+
+def test_a_drop_closes_the_connection_without_a_status_line_in_process(capfd: pytest.CaptureFixture[str]) -> None:
+    with MockPBX(days=1, calls_per_day=10) as pbx:
+        port = int(pbx.url.rsplit(":", 1)[1])
+        _check_drop(pbx.url, "127.0.0.1", port)
+        assert pbx.request("GET", "/healthz").status == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_exposure_warnings_name_the_open_control_api_and_the_derived_secret() -> None:
+    def warnings(**values: Any) -> list[str]:
+        return exposure_warnings(Settings.load({}, **values))
+
+    assert warnings(host="127.0.0.1") == [] and warnings(host="::1") == []
+    both = warnings(host="0.0.0.0")
+    assert len(both) == 2 and all("\n" not in w and w.startswith("warning: listening on 0.0.0.0") for w in both)
+    assert "--control-token or --no-control" in both[0] and "--jwt-secret" in both[1]
+    assert warnings(host="::", control_token="t", jwt_secret="s") == []
+    assert [w for w in warnings(host="10.1.2.3", control=False)] == [both[1].replace("0.0.0.0", "10.1.2.3")]
+    assert warnings(host="10.1.2.3", jwt_secret="s") == [both[0].replace("0.0.0.0", "10.1.2.3")]
+
+
+def test_threads_and_body_timeout_are_settings() -> None:
+    settings = Settings.load({"MOCKPBX_THREADS": "8", "MOCKPBX_BODY_TIMEOUT": "2.5"})
+    assert (settings.threads, settings.body_timeout) == (8, 2.5)
+    assert (Settings.load({}).threads, Settings.load({}).body_timeout) == (64, 10.0)
+    with pytest.raises(SettingsError, match="MOCKPBX_THREADS must be from 1 to 1024"):
+        Settings.load({"MOCKPBX_THREADS": "0"})
