@@ -136,15 +136,15 @@
   }
 
   function entryKey(entry) {
-    return [entry.time, entry.method, entry.path, entry.duration_ms].join(" ");
+    return entry.id !== undefined ? String(entry.id) : [entry.time, entry.method, entry.path, entry.duration_ms].join(" ");
   }
 
   function showJournal() {
     var filter = $("journal-filter").value.trim();
     var shown = state.journal.filter(function (e) { return !filter || e.path.indexOf(filter) !== -1; });
     shown.reverse();  // newest first
-    $("journal-count").textContent = "(" + shown.length + (filter ? " matching, " : ", ") +
-      state.journal.length + " in all)";
+    $("journal-count").textContent = filter ? "(" + shown.length + " matching of " + state.journal.length + ")"
+      : "(" + state.journal.length + ")";
     $("journal-empty").hidden = shown.length > 0;
     fill($("journal").tBodies[0], shown.slice(0, MAX_ROWS), function (entry) {
       var row = document.createElement("tr");
