@@ -15,7 +15,6 @@ from mockpbx.server import banner
 from mockpbx.settings import Settings
 from mockpbx.web.app import create_app
 from mockpbx.web.pages import DASHBOARD_ASSETS, DOCS_ASSETS, STATIC, swagger_ui_dist
-
 from tests.conftest import NOW
 
 PAGES = {"/docs": DOCS_ASSETS, "/_mock/ui": DASHBOARD_ASSETS}

@@ -251,6 +251,7 @@ def test_the_dashboard_moves_the_clock_adds_a_fault_shows_the_journal_and_resets
     assert mock.control("GET", "/faults")["data"] == []
     expect(page.locator("#journal-empty")).to_be_visible()
     assert mock.control("GET", "/requests")["total"] == 0
+    expect(page.locator("#coverage-panel")).to_be_hidden()
     assert page.seen.errors == []
     # Only the coverage panel's probe fails here: this version has no /_mock/coverage yet.
     assert set(page.seen.failed) <= {(404, "/_mock/coverage")}, page.seen.failed
@@ -294,3 +295,19 @@ def test_docs_render_the_contract_and_try_it_out_calls_the_mock(page: Any, mock:
     foreign = [url for url in page.seen.requested if urlsplit(url)[:2] != origin[:2] and not url.startswith("data:")]
     assert foreign == [], "the docs page fetched from elsewhere"
     assert page.seen.errors == [] and page.seen.failed == []
+
+
+def test_the_coverage_panel_shows_coverage_when_the_mock_counts_it(page: Any, mock: Mock) -> None:
+    """GET /_mock/coverage comes with contract-coverage counting; until then the panel hides itself
+    (the tests above), and with it, the panel shows what it answers (here given by the browser)."""
+    from playwright.sync_api import expect
+    coverage = {"outcomes": [{"operation": "POST /v1/auth", "status": "200", "kind": "success", "count": 3},
+                             {"operation": "POST /v1/auth", "status": "401", "kind": "error", "count": 0}],
+                "exercised": 1, "total": 2}
+    page.route("**/_mock/coverage", lambda route: route.fulfill(status=200, json=coverage))
+    open_dashboard(page, mock)
+    panel = page.locator("#coverage-panel")
+    expect(panel).to_be_visible()
+    expect(page.locator("#coverage-summary")).to_have_text("(1 of 2 outcomes exercised)")
+    expect(panel.locator("tbody tr")).to_have_count(2)
+    expect(panel.locator("tbody tr").nth(1)).to_contain_text("401")

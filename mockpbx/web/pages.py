@@ -60,7 +60,8 @@ def _file(path: Path, mimetype: str, policy: str, max_age: int) -> Response:
     response = Response(_content(path), mimetype=mimetype)
     response.headers["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-cache"
     response.add_etag()
-    return _secured(response.make_conditional(request), policy)
+    response.make_conditional(request)  # 304 when the browser has this version
+    return _secured(response, policy)
 
 
 def _page(name: str, policy: str) -> Response:

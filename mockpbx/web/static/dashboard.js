@@ -17,7 +17,7 @@
     "malformed": { kind: "malformed" }
   };
 
-  var state = { journal: [], selected: null, coverage: true, busy: null, again: null };
+  var state = { journal: [], selected: null, coverage: true, busy: null, again: false };
 
   function $(id) { return document.getElementById(id); }
 
@@ -223,21 +223,20 @@
   }
 
   // One refresh at a time; one asked for meanwhile runs right after (so a change always shows).
-  function refresh(all) {
+  function refresh() {
     if (state.busy) {
-      state.again = state.again || (all ? "all" : "some");
+      state.again = true;
       return state.busy;
     }
-    var loads = [loadClock(), loadFaults(), loadJournal(), loadCoverage()];
-    if (all) { loads.push(loadAccounts()); }
+    var loads = [loadClock(), loadFaults(), loadJournal(), loadAccounts(), loadCoverage()];
     state.busy = Promise.all(loads).then(function () {
       showPanels();
       say("updated " + new Date().toLocaleTimeString(), false);
     }).catch(failed).then(function () {
       var again = state.again;
       state.busy = null;
-      state.again = null;
-      if (again) { return refresh(again === "all"); }
+      state.again = false;
+      if (again) { return refresh(); }
     });
     return state.busy;
   }
@@ -253,7 +252,7 @@
   // A change, then everything shown again.
   function act(request, done) {
     return request.then(function () {
-      return refresh(true).then(function () { say(done, false); });
+      return refresh().then(function () { say(done, false); });
     }).catch(failed);
   }
 
@@ -264,11 +263,11 @@
       event.preventDefault();
       window.sessionStorage.setItem(TOKEN_KEY, $("token-input").value);
       $("token-input").value = "";
-      refresh(true);
+      refresh();
     });
     $("forget-token").addEventListener("click", function () {
       window.sessionStorage.removeItem(TOKEN_KEY);
-      refresh(true);
+      refresh();
     });
     $("reset").addEventListener("click", function () {
       state.selected = null;
@@ -303,12 +302,12 @@
     $("clear-journal").addEventListener("click", function () {
       act(api("DELETE", "/requests"), "journal cleared");
     });
-    $("refresh").addEventListener("click", function () { refresh(true); });
+    $("refresh").addEventListener("click", function () { refresh(); });
     $("journal-filter").addEventListener("input", showJournal);
     window.setInterval(function () {
-      if ($("auto-refresh").checked && !$("panels").hidden && !document.hidden) { refresh(false); }
+      if ($("auto-refresh").checked && !$("panels").hidden && !document.hidden) { refresh(); }
     }, REFRESH_MS);
-    refresh(true);
+    refresh();
   }
 
   wire();
