@@ -186,6 +186,7 @@ def test_delay_and_malformed_faults(client: FlaskClient) -> None:
     ({"method": "GET"}, "path must be a path starting with /"),
     ({"path": "v1/auth"}, "path must be a path starting with /"),
     ({"path": "/v1/auth", "kind": "explode"}, "kind must be one of"),
+    ({"path": "/v1/auth", "kind": ""}, "kind must be one of"),
     ({"path": "/v1/auth", "status": 99}, "status must be an HTTP status"),
     ({"path": "/v1/auth", "status": "503"}, "status has the wrong type"),
     ({"path": "/v1/auth", "delay_ms": 60001}, "delay_ms must be from 0 to 60000"),
