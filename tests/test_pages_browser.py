@@ -139,9 +139,14 @@ class Seen:
             self.errors.append(message.text)
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(target: Any, name: str, mask: list[Any] | None = None, whole: bool = True) -> None:
+    """A PNG of a page (whole, or what the window shows) or of one element, for a person to look at;
+    `mask` paints over elements that show a secret (reports never hold one)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    if hasattr(target, "goto"):
+        target.screenshot(path=str(SHOTS / name), full_page=whole, mask=mask or [])
+    else:
+        target.screenshot(path=str(SHOTS / name), mask=mask or [])
 
 
 def open_dashboard(page: Any, mock: Mock) -> None:
@@ -201,13 +206,13 @@ def test_the_dashboard_moves_the_clock_adds_a_fault_shows_the_journal_and_resets
     page.fill("#fault-path", "/v1/call/log")
     page.fill("#fault-times", "1")
     page.click("#add-fault")
+    row = page.locator("#faults tbody tr")
+    expect(row).to_have_count(1)  # the page shows it once the mock has it: only then ask the mock
+    expect(row).to_contain_text("/v1/call/log")
+    expect(row).to_contain_text("503")
     fault, = mock.control("GET", "/faults")["data"]
     assert (fault["method"], fault["path"], fault["status"], fault["times"]) == ("GET", "/v1/call/log", 503, 1)
     assert fault["headers"] == {"Retry-After": "1"}
-    row = page.locator("#faults tbody tr")
-    expect(row).to_have_count(1)
-    expect(row).to_contain_text("/v1/call/log")
-    expect(row).to_contain_text("503")
 
     # A client of the API, not the page: its requests show up in the journal by auto-refresh.
     requests.post(mock.url + "/v1/auth", json=DEMO, timeout=10).raise_for_status()
@@ -281,6 +286,8 @@ def test_docs_render_the_contract_and_try_it_out_calls_the_mock(page: Any, mock:
     page.goto(mock.url + "/docs")
     expect(page.locator(".info .title")).to_contain_text("TEL4VN PBX billing API")
     expect(page.locator(".servers select")).to_contain_text(mock.url)
+    expect(page.locator("#docs-status")).to_be_empty()  # Swagger UI is done: the loading note is gone
+    screenshot(page, "docs.png", whole=False)  # the top of the page, as a person first sees it
     operation = page.locator("#operations-auth-login")
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out", exact=True).click()
@@ -288,9 +295,27 @@ def test_docs_render_the_contract_and_try_it_out_calls_the_mock(page: Any, mock:
     status = operation.locator(".live-responses-table .response .response-col_status")
     expect(status).to_have_text("200")
     expect(operation.locator(".live-responses-table .response .response-col_description")).to_contain_text("api_key")
-    screenshot(page, "docs.png")
     logins = mock.control("GET", "/requests", params={"path": "/v1/auth"})["data"]
     assert [(e["method"], e["status"], e["body"]["password"]) for e in logins] == [("POST", 200, "<redacted>")]
+
+    # The bearer token through Authorize, then a page of calls through "Try it out".
+    token = requests.post(mock.url + "/v1/auth/token", json={"api_key": DEMO_API_KEY}, timeout=10).json()["data"]["token"]
+    page.locator(".auth-wrapper .btn.authorize").click()
+    page.fill("#auth-bearer-value", token)
+    page.get_by_role("button", name="Apply credentials").click()
+    page.get_by_role("button", name="Close", exact=True).click()
+    calls = page.locator("#operations-calls-listCalls")
+    calls.locator(".opblock-summary").click()
+    calls.get_by_role("button", name="Try it out", exact=True).click()
+    calls.locator('tr[data-param-name="start_date"] input').fill("2026-11-26 00:00:00")
+    calls.locator('tr[data-param-name="end_date"] input').fill("2026-11-27 12:00:00")
+    calls.get_by_role("button", name="Execute", exact=True).click()
+    expect(calls.locator(".live-responses-table .response .response-col_status")).to_have_text("200")
+    expect(calls.locator(".live-responses-table .response .response-col_description")).to_contain_text('"total"')
+    screenshot(calls, "docs-try-it-out.png", mask=[calls.locator(".curl-command")])  # it shows the token
+    listed = mock.control("GET", "/requests", params={"path": "/v1/call/log"})["data"]
+    assert [(e["status"], e["headers"]["Authorization"]) for e in listed] == [(200, "Bearer <redacted>")]
+    assert listed[0]["query"]["start_date"] == ["2026-11-26 00:00:00"]
     origin = urlsplit(mock.url)
     foreign = [url for url in page.seen.requested if urlsplit(url)[:2] != origin[:2] and not url.startswith("data:")]
     assert foreign == [], "the docs page fetched from elsewhere"
