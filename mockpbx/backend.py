@@ -73,6 +73,16 @@ class Backend:
         self._tokens = TokenIssuer(self.settings.secret, self.settings.token_lifetime, self.clock)
         self._rebuild()
 
+    def describe_data(self) -> str:
+        """The start-up data in words, e.g. for the banner: where from, what, and what is generated."""
+        source = str(self.settings.fixtures) if self.settings.fixtures else "the embedded default fixtures"
+        domains = len(self.fixtures.domain_specs())
+        generating = sum(1 for rolling in self.traffic.values() if rolling is not None)
+        generated = (f"{self.settings.days} days of generated calls in {generating} of {domains} domain(s)"
+                     if generating else "no generated calls")
+        return (f"{source}: {len(self.fixtures.accounts)} account(s) in {domains} domain(s), "
+                f"{len(self.fixtures.calls)} fixture call(s), {generated}")
+
     def _rebuild(self) -> None:
         self.service = PbxService(AccountBook(self.fixtures.accounts), self._tokens,
                                   build_call_log(self.clock, self.fixtures, self.traffic), self.settings.zone)

@@ -46,7 +46,26 @@ def _backend(settings: Settings):  # type: ignore[no-untyped-def]
         raise click.ClickException(f"bad fixture file: {error}") from None
 
 
-@click.group()
+#: Where `mockpbx generate` writes when no -o is given.
+GENERATE_DEFAULT_OUTPUT = "mockpbx-fixtures.json"
+
+
+class _Group(click.Group):
+    """Lists each command with the whole first paragraph of its help, not click's 45 characters."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                first = (command.short_help or command.help or "").split("\n\n", 1)[0]
+                rows.append((name, " ".join(first.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Group, context_settings={"max_content_width": 120})
 @click.version_option(__version__, prog_name="mockpbx")
 def main() -> None:
     """mockpbx: a mock of the TEL4VN PBX billing API and a contract-testing kit."""
@@ -69,6 +88,8 @@ def main() -> None:
 @click.option("--clock-start", help="Start the mock's clock at this RFC 3339 time instead of now. [env MOCKPBX_CLOCK_START]")
 @click.option("--freeze-clock/--no-freeze-clock", default=None,
               help="Start with the clock stopped. [env MOCKPBX_FREEZE_CLOCK; default running]")
+@click.option("--profile", help="API profile to speak: reference (the API reference as given) or revised "
+                                "(the vendor's revised shape). [env MOCKPBX_PROFILE; default reference]")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of granian (one process).")
 def serve(dev: bool, **values: Any) -> None:
     """Run the mock PBX (granian; --dev for the development server)."""
@@ -110,12 +131,15 @@ def healthcheck(url: str | None, timeout: float) -> None:
 
 @main.command()
 @_data_options
+@click.option("--clock-start", help="Generate the history up to this RFC 3339 time instead of now, so that the "
+                                   "file can be reproduced. [env MOCKPBX_CLOCK_START]")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-              default="-", show_default=True, help="Where to write the fixture file ('-' for stdout).")
+              default=GENERATE_DEFAULT_OUTPUT, show_default=True,
+              help="Where to write the fixture file ('-' for stdout).")
 def generate(output: Path, **values: Any) -> None:
     """Write the accounts and the calls visible now (fixtures plus generated) as a fixture file."""
     from mockpbx.data.fixtures import dump_fixtures
-    settings = _settings(**values)
+    settings = _settings(**values, freeze_clock=True)  # one instant: the same file for the same inputs
     backend = _backend(settings)
     now = int(backend.clock.now())
     generated = backend.service.calls.generated_calls(now)
@@ -127,6 +151,32 @@ def generate(output: Path, **values: Any) -> None:
         output.write_text(text, encoding="utf-8")
         count = sum(len(c) for c in generated.values())
         click.echo(f"wrote {count} generated and {len(backend.fixtures.calls)} fixture calls to {output}", err=True)
+
+
+@main.command()
+@click.option("--profile", default="reference", show_default=True, help="The API profile whose contract to write.")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default="-", show_default=True, help="Where to write it ('-' for stdout).")
+@click.option("--format", "form", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def contract(profile: str, output: Path, form: str) -> None:
+    """Write the resolved OpenAPI contract of a profile (the base contract with its overlay)."""
+    from mockpbx.profiles import get_profile
+    try:
+        chosen = get_profile(profile)
+    except ValueError as error:
+        raise click.UsageError(f"--profile: {error}") from None
+    text = (json.dumps(chosen.contract(), ensure_ascii=False, indent=2) + "\n").encode() if form == "json" \
+        else chosen.contract_yaml()
+    if str(output) == "-":
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(text)
+        click.echo(f"wrote the {chosen.name} contract to {output}", err=True)
+
+
+#: Top-level modules of the `verify` extra (pyproject.toml).
+VERIFY_MODULES = frozenset({"schemathesis", "hypothesis", "urllib3"})
 
 
 class _VerifyUsageError(click.ClickException):
@@ -163,15 +213,84 @@ class _VerifyCommand(click.Command):
 @click.option("--contract", type=click.Path(dir_okay=False), help="The OpenAPI contract. [default: the bundled one]")
 @click.option("--probe-methods", is_flag=True, help="Also send methods the contract does not declare (expect 405).")
 @click.option("--seed", type=int, help="Seed of the generated requests. [default: 0]")
+@click.option("--profile", help="API profile to check against: auto (decide from the token response and the "
+                                "first call-log page), reference or revised. [default: auto]")
 def verify(**values: Any) -> None:
     """Check a host (the mock or the vendor's) against the contract and its business rules.
 
     Exit 0: conformant; 1: violations found; 2: could not run.
     """
-    from mockpbx.verify.options import OptionsError, build_options
-    from mockpbx.verify.runner import verify as run_verify
+    try:
+        from mockpbx.verify.options import OptionsError, build_options
+        from mockpbx.verify.runner import verify as run_verify
+    except ModuleNotFoundError as error:  # the lean install: the mock and the plugin, no kit
+        if error.name not in VERIFY_MODULES:
+            raise
+        raise _VerifyUsageError(f"mockpbx verify needs the 'verify' extra ({error.name} is not installed): "
+                                "pip install 'mockpbx[verify]'") from None
     try:
         options = build_options(values)
     except OptionsError as error:
         raise _VerifyUsageError(str(error)) from None
     sys.exit(run_verify(options))
+
+
+@main.command(cls=_VerifyCommand)
+@click.option("--base-url", help="The host to record from, e.g. the vendor's staging URL.")
+@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
+@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
+@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@click.option("--window-start", help="Start of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone; any length, "
+                                     "read in 31-day windows. [default: 31 days before --window-end]")
+@click.option("--window-end", help="End of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone. [default: now]")
+@click.option("--timezone", help="Time zone the host reads windows in. [default: Asia/Ho_Chi_Minh]")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="The fixture file to write (required).")
+@click.option("--anonymize/--no-anonymize", default=None,
+              help="Replace phone numbers by keyed pseudonyms of the same class and length. [default: on]")
+@click.option("--salt", help="Key of the pseudonyms, to get the same ones again. [default: random, never stored]")
+@click.option("--shift-to", help="Move the recording by whole weeks so that it ends on this date (YYYY-MM-DD), "
+                                 "keeping weekdays and local hours.")
+@click.option("--as-username", help="Serve the calls under this login instead of the demo account.")
+@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
+@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
+@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+def record(**values: Any) -> None:
+    """Record a host's call log into a fixture file for `serve --fixtures`, anonymised.
+
+    Exit 0: recorded; 1: incomplete (whole windows kept, the file says so); 2: could not run.
+    """
+    from mockpbx.record.options import OptionsError, build_options
+    from mockpbx.record.runner import record as run_record
+    try:
+        options = build_options(values)
+    except OptionsError as error:
+        raise _VerifyUsageError(str(error)) from None
+    sys.exit(run_record(options))
+
+
+@main.command(cls=_VerifyCommand)
+@click.option("--base-url", help="The host to compare with the mock, e.g. the vendor's staging URL.")
+@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
+@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
+@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@click.option("--window-start", help="Start of the sample window, YYYY-MM-DD HH:MM:SS. [default: 3 days before the end]")
+@click.option("--window-end", help="End of the sample window, YYYY-MM-DD HH:MM:SS. [default: now]")
+@click.option("--timezone", help="Time zone the window defaults are computed in. [default: Asia/Ho_Chi_Minh]")
+@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
+@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
+@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+@click.option("--report-json", type=click.Path(dir_okay=False), help="Write a JSON report here.")
+@click.option("--report-markdown", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown report here (e.g. $GITHUB_STEP_SUMMARY).")
+def drift(report_markdown: Path | None, **values: Any) -> None:
+    """Compare a host with the mock side by side and suggest the serve options that match it.
+
+    Exit 0: nothing differs; 1: drift; 2: could not run.
+    """
+    from mockpbx.drift.runner import run_drift
+    from mockpbx.verify.options import OptionsError, build_options
+    try:
+        options = build_options(values)
+    except OptionsError as error:
+        raise _VerifyUsageError(str(error)) from None
+    sys.exit(run_drift(options, report_markdown=report_markdown))

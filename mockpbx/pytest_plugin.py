@@ -25,10 +25,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                                                         "Env MOCKPBX_URL.")
 
 
+#: Where the plugin's server differs from `mockpbx serve` (besides MockPBX's LOCAL_SERVER): less
+#: generated data, so that a session starts fast. Listed in the README.
+DEFAULT_SETTINGS: dict[str, Any] = {"days": 30, "calls_per_day": 200}
+
+
 @pytest.fixture(scope="session")
 def mockpbx_settings() -> dict[str, Any]:
-    """Settings of the session's server; override to change seed, days, token_lifetime..."""
-    return {"days": 30, "calls_per_day": 200}
+    """Settings of the session's server; override to change seed, days, token_lifetime, profile..."""
+    return dict(DEFAULT_SETTINGS)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,9 @@ from typing import Any
 DEMO_LOGIN, DEMO_PASSWORD = "foo@test.tel4vn.com", "foo123"
 DEMO_API_KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"
 DEMO_DOMAIN = "dddddddd-1111-2222-3333-eeeeeeee"
+#: Where a server started by MockPBX differs from `mockpbx serve` (listed in the README); it
+#: also ignores MOCKPBX_* variables and runs Werkzeug's threaded server in this process.
+LOCAL_SERVER: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "access_log": False}
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class Reply:
 class MockPBX:
     """A mockpbx server for tests: started here in a thread, or reached at `url`.
 
-    Settings are those of `mockpbx serve` (e.g. `seed=1, days=30, token_lifetime=60`).
+    Settings are those of `mockpbx serve` (e.g. `seed=1, days=30, token_lifetime=60`,
+    `profile="revised"` for the vendor's revised API shape).
     """
 
     def __init__(self, url: str | None = None, *, control_token: str | None = None, **settings: Any) -> None:
@@ -57,8 +61,7 @@ class MockPBX:
             from mockpbx.server import bind
             from mockpbx.settings import Settings
             token = {"control_token": self._control_token} if self._control_token else {}
-            settings = Settings.load({}, **{"host": "127.0.0.1", "port": 0, "access_log": False,
-                                            **self._settings, **token})
+            settings = Settings.load({}, **{**LOCAL_SERVER, **self._settings, **token})
             self._server = bind(settings, build_backend(settings), quiet=True)
             self.url = f"http://127.0.0.1:{self._server.server_port}"
             self._thread = threading.Thread(target=self._server.serve_forever, name="mockpbx", daemon=True)
