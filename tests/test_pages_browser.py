@@ -336,3 +336,17 @@ def test_the_coverage_panel_shows_coverage_when_the_mock_counts_it(page: Any, mo
     expect(page.locator("#coverage-summary")).to_have_text("(1 of 2 outcomes exercised)")
     expect(panel.locator("tbody tr")).to_have_count(2)
     expect(panel.locator("tbody tr").nth(1)).to_contain_text("401")
+
+
+def test_docs_follow_the_running_profile(browser: Any) -> None:
+    """The page renders whatever /openapi.json serves, so `--profile revised` shows that contract."""
+    from playwright.sync_api import expect
+    revised = serve("--profile", "revised")
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(revised.url + "/docs")
+        expect(page.locator(".info .title")).to_contain_text("(revised shape)")
+        context.close()
+    finally:
+        revised.stop()
