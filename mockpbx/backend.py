@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from mockpbx.clock import ControllableClock
 from mockpbx.control.state import ControlStore, MemoryStore, Mutation
+from mockpbx.coverage.counting import Coverage
 from mockpbx.data.fixtures import Fixtures, load_fixtures
 from mockpbx.data.generator import RollingTraffic, TrafficProfile, domain_sources
 from mockpbx.data.randomness import RandomSource
@@ -65,12 +66,14 @@ class Backend:
     traffic: Traffic
     store: ControlStore
     service: PbxService = field(init=False)
+    coverage: Coverage = field(init=False)  # the outcomes of the served contract met by clients
     _tokens: TokenIssuer = field(init=False)
     _seen: tuple[int, int] = field(init=False, default=(0, 0))
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._tokens = TokenIssuer(self.settings.secret, self.settings.token_lifetime, self.clock)
+        self.coverage = Coverage.for_contract(self.settings.api_profile.contract(), self.store)
         self._rebuild()
 
     def describe_data(self) -> str:

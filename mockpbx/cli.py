@@ -294,3 +294,32 @@ def drift(report_markdown: Path | None, **values: Any) -> None:
     except OptionsError as error:
         raise _VerifyUsageError(str(error)) from None
     sys.exit(run_drift(options, report_markdown=report_markdown))
+
+
+@main.command()
+@click.option("--url", required=True, help="Base URL of the running mockpbx, e.g. http://127.0.0.1:8080.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 if the API coverage is below this percentage.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report here: JSON, or Markdown if the path ends in .md.")
+@click.option("--control-token", envvar="MOCKPBX_CONTROL_TOKEN",
+              help="The mock's control token, if it has one. [env MOCKPBX_CONTROL_TOKEN]")
+def coverage(url: str, fail_under: float | None, report: Path | None, control_token: str | None) -> None:
+    """Which of the API's documented outcomes the clients of a running mock have met.
+
+    Exit 0: done (and at or above --fail-under); 1: below --fail-under; 2: could not read it.
+    """
+    from mockpbx.coverage.report import fail_under_line, summary_lines, write_report
+    from mockpbx.testing import MockPBX
+    try:
+        document = MockPBX(url, control_token=control_token).coverage()
+    except (OSError, RuntimeError, ValueError) as error:  # unreachable, refused, not a mockpbx: exit 2
+        click.echo(f"mockpbx coverage: cannot read {url.rstrip('/')}/_mock/coverage: {error}", err=True)
+        sys.exit(2)
+    click.echo("\n".join(summary_lines(document)))
+    if report is not None:
+        write_report(document, report)
+        click.echo(f"report written to {report}")
+    failure = fail_under_line(document, fail_under)
+    if failure is not None:
+        click.echo(failure)
+        sys.exit(1)

@@ -130,9 +130,17 @@ class MockPBX:
                             headers={"Authorization": f"Bearer {token}"})
 
     # -- controls ----------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Back to the start-up state."""
-        self._control("POST", "/reset", {})
+    def reset(self, *, coverage: bool = False) -> None:
+        """Back to the start-up state; the API-coverage counts too if `coverage`."""
+        self._control("POST", "/reset", {"coverage": True} if coverage else {})
+
+    def coverage(self) -> dict[str, Any]:
+        """The API coverage so far: `{"outcomes": [...], "exercised": N, "total": M}`."""
+        return self._control("GET", "/coverage")  # type: ignore[no-any-return]
+
+    def clear_coverage(self) -> None:
+        """Forget the API-coverage counts."""
+        self._control("DELETE", "/coverage")
 
     def now(self) -> datetime:
         """The mock's clock."""
