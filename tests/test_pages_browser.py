@@ -110,7 +110,7 @@ def mock() -> Iterator[Mock]:
 
 @pytest.fixture
 def page(browser: Any, mock: Mock) -> Iterator[Any]:
-    mock.control("POST", "/reset")
+    mock.control("POST", "/reset", json={"coverage": True})
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     opened = context.new_page()
     opened.set_default_timeout(WAIT_MS)
@@ -227,6 +227,11 @@ def test_the_dashboard_moves_the_clock_adds_a_fault_shows_the_journal_and_resets
     expect(rows.nth(2)).to_contain_text("POST")
     expect(rows.nth(2)).to_contain_text("/v1/auth")
     expect(page.locator("#faults-empty")).to_be_visible()  # its one time is used up
+    coverage = mock.control("GET", "/coverage")
+    assert coverage["exercised"] == 3  # login 200, token 200, the call log's injected 503
+    expect(page.locator("#coverage-summary")).to_have_text(f"(3 of {coverage['total']} outcomes exercised)")
+    met = page.locator("#coverage tbody tr", has_text="fault: error").filter(has_text="GET /v1/call/log")
+    expect(met.filter(has_text="503")).to_contain_text("1")
 
     detail = page.locator("#journal-detail")
     rows.nth(2).click()
@@ -256,10 +261,8 @@ def test_the_dashboard_moves_the_clock_adds_a_fault_shows_the_journal_and_resets
     assert mock.control("GET", "/faults")["data"] == []
     expect(page.locator("#journal-empty")).to_be_visible()
     assert mock.control("GET", "/requests")["total"] == 0
-    expect(page.locator("#coverage-panel")).to_be_hidden()
-    assert page.seen.errors == []
-    # Only the coverage panel's probe fails here: this version has no /_mock/coverage yet.
-    assert set(page.seen.failed) <= {(404, "/_mock/coverage")}, page.seen.failed
+    expect(page.locator("#coverage-panel")).to_be_visible()  # the reset keeps the coverage counts
+    assert page.seen.errors == [] and page.seen.failed == []
 
 
 def test_the_dashboard_removes_one_fault_and_clears_the_rest(page: Any, mock: Mock) -> None:
@@ -322,20 +325,22 @@ def test_docs_render_the_contract_and_try_it_out_calls_the_mock(page: Any, mock:
     assert page.seen.errors == [] and page.seen.failed == []
 
 
-def test_the_coverage_panel_shows_coverage_when_the_mock_counts_it(page: Any, mock: Mock) -> None:
-    """GET /_mock/coverage comes with contract-coverage counting; until then the panel hides itself
-    (the tests above), and with it, the panel shows what it answers (here given by the browser)."""
+def test_the_coverage_panel_hides_itself_where_the_mock_does_not_count_coverage(page: Any, mock: Mock) -> None:
+    """A mock without GET /_mock/coverage (an older one: here the browser answers 404 for it) gets
+    no coverage panel, and the page is not bothered by that 404 again."""
     from playwright.sync_api import expect
-    coverage = {"outcomes": [{"operation": "POST /v1/auth", "status": "200", "kind": "success", "count": 3},
-                             {"operation": "POST /v1/auth", "status": "401", "kind": "error", "count": 0}],
-                "exercised": 1, "total": 2}
-    page.route("**/_mock/coverage", lambda route: route.fulfill(status=200, json=coverage))
+    asked: list[str] = []
+
+    def missing(route: Any) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=404, json={"error": "not found: /_mock/coverage"})
+    page.route("**/_mock/coverage", missing)
     open_dashboard(page, mock)
-    panel = page.locator("#coverage-panel")
-    expect(panel).to_be_visible()
-    expect(page.locator("#coverage-summary")).to_have_text("(1 of 2 outcomes exercised)")
-    expect(panel.locator("tbody tr")).to_have_count(2)
-    expect(panel.locator("tbody tr").nth(1)).to_contain_text("401")
+    expect(page.locator("#clock-now")).to_have_text(START)
+    expect(page.locator("#coverage-panel")).to_be_hidden()
+    with page.expect_response(lambda response: response.url.endswith("/_mock/accounts")):
+        page.click("#refresh")  # a whole refresh: the coverage would be asked before the accounts
+    assert len(asked) == 1  # on the first load, then never again
 
 
 def test_docs_follow_the_running_profile(browser: Any) -> None:

@@ -199,7 +199,7 @@
     });
   }
 
-  // GET /_mock/coverage exists only in versions that count contract coverage: on 404 the panel
+  // GET /_mock/coverage (API coverage) may be missing from an older mock: on 404 the panel
   // stays hidden and is not asked again.
   function loadCoverage() {
     if (!state.coverage) { return Promise.resolve(); }
