@@ -128,6 +128,16 @@ class Backend:
         self.sync()
         return Account(**mutation["account"])
 
+    def accounts_overview(self) -> dict[str, list[dict[str, object]]]:
+        """The accounts (without password or api_key) and every domain, for the control API."""
+        service = self.sync()
+        accounts = [{"login": a.login, "username": a.username, "user_uuid": a.user_uuid,
+                     "domain_uuid": a.domain_uuid, "level": a.level} for a in service.accounts]
+        domains = list(dict.fromkeys([a["domain_uuid"] for a in accounts] + service.calls.domains()))
+        return {"data": accounts, "domains": [
+            {"domain_uuid": d, "accounts": sum(a["domain_uuid"] == d for a in accounts),
+             "generated_traffic": self.traffic.get(d) is not None} for d in domains]}
+
     def add_calls(self, record: object) -> tuple[str, int]:
         """Validate and add calls to a domain (control API); returns (domain, how many)."""
         def validate() -> Mutation:

@@ -64,6 +64,7 @@ def banner(settings: Settings, backend: Backend, port: int | None = None) -> str
     for account in list(backend.service.accounts)[:3]:
         lines.append(f"  demo account: username={account.login} password={account.password} "
                      f"api_key={account.api_key} (domain {account.domain_uuid}, {account.level})")
+    lines.append(f"  API reference: {url}/docs" + (f"  dashboard: {url}/_mock/ui" if settings.control else ""))
     lines.append(f"  data: {backend.describe_data()}; profile {backend.settings.profile}, "
                  f"time zone {backend.settings.timezone}, seed {backend.settings.seed}, "
                  f"{settings.workers} worker(s); Ctrl-C or SIGTERM stops")

@@ -94,6 +94,21 @@ def test_added_accounts_log_in_and_see_their_own_domain(client: FlaskClient) -> 
     assert call_log(client, agent, **JUNE).get_json()["total"] == 2  # the seed domain's June calls
 
 
+def test_accounts_and_domains_are_listed_without_secrets(client: FlaskClient) -> None:
+    post(client, "/accounts", {"login": "new@acme.vn", "password": "pw-new", "api_key": "key-new"})
+    post(client, "/calls", {"username": "new@acme.vn", "calls": [CALL]})
+    listed = client.get("/_mock/accounts").get_json()
+    logins = {a["login"]: a for a in listed["data"]}
+    assert set(logins) == {"foo@test.tel4vn.com", "bar@other.tel4vn.com", "new@acme.vn"}
+    assert logins["foo@test.tel4vn.com"]["domain_uuid"] == DEMO_DOMAIN and logins["new@acme.vn"]["level"] == "user"
+    domains = {d["domain_uuid"]: d for d in listed["domains"]}
+    assert domains[DEMO_DOMAIN] == {"domain_uuid": DEMO_DOMAIN, "accounts": 1, "generated_traffic": True}
+    assert domains[logins["new@acme.vn"]["domain_uuid"]]["generated_traffic"] is False
+    text = json.dumps(listed)
+    for secret in ("foo123", "bar123", "pw-new", "key-new", DEMO_API_KEY, "password", "api_key"):
+        assert secret not in text
+
+
 @pytest.mark.parametrize("body, status, message", [
     ({"password": "pw"}, 400, "login must be a non-empty string"),
     ({"login": "x@y", "password": ""}, 400, "password must be a non-empty string"),
@@ -175,6 +190,7 @@ def test_delay_and_malformed_faults(client: FlaskClient) -> None:
     ({"method": "GET"}, "path must be a path starting with /"),
     ({"path": "v1/auth"}, "path must be a path starting with /"),
     ({"path": "/v1/auth", "kind": "explode"}, "kind must be one of"),
+    ({"path": "/v1/auth", "kind": ""}, "kind must be one of"),
     ({"path": "/v1/auth", "status": 99}, "status must be an HTTP status"),
     ({"path": "/v1/auth", "status": "503"}, "status has the wrong type"),
     ({"path": "/v1/auth", "delay_ms": 60001}, "delay_ms must be from 0 to 60000"),

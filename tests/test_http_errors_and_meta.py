@@ -54,7 +54,7 @@ def test_the_served_contract_is_the_file(client: FlaskClient) -> None:
 def test_routes_are_exactly_the_contracts_operations(app: Flask) -> None:
     served = {(rule.rule, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods or () if method not in ("HEAD", "OPTIONS")}
-    declared = {(path.replace("{fault_id}", "<int:fault_id>"), method.upper())
+    declared = {(path.replace("{fault_id}", "<int:fault_id>").replace("{name}", "<name>"), method.upper())
                 for document in (load_contract(), load_contract(control_contract_path()))
                 for path, item in document["paths"].items() for method in item}
     assert served == declared

@@ -19,7 +19,10 @@ client = create_app(Settings.load({}, days=1, calls_per_day=5)).test_client()
 login = client.post("/v1/auth", json={"username": "foo@test.tel4vn.com", "password": "foo123"})
 print(json.dumps({"module": r.__file__, "contract": str(r.contract_path()),
                   "fixtures": str(r.default_fixtures_path()), "login": login.status_code,
-                  "openapi": client.get("/openapi.json").get_json()["info"]["title"]}))
+                  "openapi": client.get("/openapi.json").get_json()["info"]["title"],
+                  "pages": {p: client.get(p).status_code for p in ("/docs", "/docs/assets/docs.js",
+                            "/docs/assets/swagger-ui-bundle.js", "/_mock/ui", "/_mock/ui/assets/dashboard.js",
+                            "/_mock/ui/assets/dashboard.css")}}))
 """
 
 
@@ -40,3 +43,4 @@ def test_installed_wheel_carries_contract_and_fixtures(tmp_path: Path) -> None:
     assert found["contract"] == str(site / "mockpbx" / "_bundled" / "contracts" / "pbx-api.yaml")
     assert found["fixtures"] == str(site / "mockpbx" / "_bundled" / "fixtures" / "default.json")
     assert found["login"] == 200 and found["openapi"] == "TEL4VN PBX billing API"
+    assert set(found["pages"].values()) == {200}, found["pages"]  # the pages' files are in the wheel

@@ -71,7 +71,8 @@ def fault_from_record(record: object, fault_id: int) -> Fault:
         raise InvalidRequestError(f"method must be one of {', '.join(_METHODS)}")
     if not isinstance(path, str) or not path.startswith("/"):
         raise InvalidRequestError("path must be a path starting with /")
-    kind = kind or ("delay" if status is None and delay else "error")
+    if kind is None:  # only absent means the default: "" is a wrong kind, as the contract's enum says
+        kind = "delay" if status is None and delay else "error"
     if kind not in KINDS:
         raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}")
     if status is not None and not 100 <= status <= 599:  # type: ignore[operator]

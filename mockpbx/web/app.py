@@ -15,6 +15,7 @@ from mockpbx.web.hooks import install_request_hooks
 from mockpbx.web.errors import register_error_handlers
 from mockpbx.web.fastpath import CallLogFastPath
 from mockpbx.web.meta import meta
+from mockpbx.web.pages import dashboard, docs
 
 
 def create_app(settings: Settings | None = None, *, clock: ControllableClock | None = None,
@@ -35,8 +36,10 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
     pages = app.extensions["mockpbx.pages"] = PageCache()
     app.register_blueprint(api)
     app.register_blueprint(meta)
+    app.register_blueprint(docs)
     if backend.settings.control:
         app.register_blueprint(control)
+        app.register_blueprint(dashboard)
     install_request_hooks(app)
     app.wsgi_app = CallLogFastPath(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
     app.wsgi_app = BodyReader(app.wsgi_app, backend.settings)  # type: ignore[method-assign]

@@ -131,6 +131,12 @@ def add_account() -> Response:
     return json_response({"data": {**account.to_json(), "login": account.login}}, 201)
 
 
+@control.get("/accounts")
+def list_accounts() -> Response:
+    """The accounts (no passwords, no api keys) and the domains."""
+    return json_response(backend().accounts_overview())
+
+
 @control.post("/calls")
 def add_calls() -> Response:
     """Add calls to a domain (by domain_uuid or by an account's username)."""

@@ -19,6 +19,8 @@ from mockpbx.web.drop import drop_connection
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
+#: Neither journaled nor open to faults: the control API, the dashboard and the docs page.
+UNTRACKED_PREFIXES = (CONTROL_PREFIX, "/docs")
 
 
 def _backend(app: Flask) -> Backend:
@@ -61,7 +63,7 @@ def install_request_hooks(app: Flask) -> None:
         environ["mockpbx.started"] = time.perf_counter()
         refuse_unread_body(environ, backend.settings.body_timeout)
         path = environ.get("PATH_INFO", "")
-        if path.startswith(CONTROL_PREFIX):
+        if path.startswith(UNTRACKED_PREFIXES):
             return None
         fault = store.take_fault(environ["REQUEST_METHOD"], path)
         if fault is None:
@@ -72,7 +74,7 @@ def install_request_hooks(app: Flask) -> None:
     @app.after_request
     def after(response: Response) -> Response:
         environ = request.environ
-        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+        if environ.get("PATH_INFO", "").startswith(UNTRACKED_PREFIXES):
             return response
         fault: Fault | None = environ.get("mockpbx.fault")
         if fault is not None and fault.kind == "malformed":
