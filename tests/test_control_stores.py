@@ -102,3 +102,17 @@ def test_processes_share_one_state(tmp_path: Path) -> None:
     assert store.clock.now() == START + 100
     assert store.take_fault("GET", "/x") is None  # the child used its one time
     store.close()
+
+
+def test_close_closes_each_journal_file_once(tmp_path: Path) -> None:
+    """A rotated journal file's descriptor number is reused by the next open; close() must not close that file."""
+    import os
+    store = SharedStore.create(tmp_path / "state", START, frozen=True, journal_size=2)
+    for index in range(2):  # the second entry fills the file: it is rotated and its descriptor closed
+        store.log(RawEntry(START, "GET", f"/{index}", "", {}, b"", "", 200, 1.0, None))
+    unrelated = os.open(tmp_path / "unrelated", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        store.close()
+        os.write(unrelated, b"still open")  # raises EBADF if close() closed it as a stale journal fd
+    finally:
+        os.close(unrelated)

@@ -254,12 +254,20 @@ class SharedStore:
         line = (json.dumps(row, separators=(",", ":")) + "\n").encode()
         os.write(fd, line)
         if count + 1 >= self.journal_size:  # rotate: keep the last file whole, start a new one
-            os.close(fd)
+            self._close_journal_fd(fd)
             name = self._journal_name(epoch)
             os.replace(name, name.with_suffix(".old"))
             self._local.journal = None
         else:
             self._local.journal = (epoch, fd, count + 1)
+
+    def _close_journal_fd(self, fd: int) -> None:
+        """Close a journal file once: it leaves the list `close()` closes, so a number the
+        system hands out again (to an unrelated file) is never closed a second time."""
+        with self._thread_lock:
+            if fd in self._journal_fds:
+                self._journal_fds.remove(fd)
+                os.close(fd)
 
     def _journal_name(self, epoch: int) -> Path:
         return self.directory / f"journal-{epoch}-{os.getpid()}-{threading.get_ident()}.jsonl"
@@ -267,7 +275,7 @@ class SharedStore:
     def _open_journal(self, epoch: int) -> None:
         old = getattr(self._local, "journal", None)
         if old is not None:
-            os.close(old[1])
+            self._close_journal_fd(old[1])
         fd = os.open(self._journal_name(epoch), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._local.journal = (epoch, fd, 0)
         with self._thread_lock:

@@ -5,6 +5,20 @@ the accounts and calls added since the last reset (an ordered log of mutations),
 faults and the journal. A worker applies the mutations it has not seen yet before each
 request (see `Backend.sync`), so a store shared between processes (same interface, other
 storage) makes several workers behave as one server.
+
+Lock order. Every thread that holds more than one of these locks takes them in this order,
+never the other way round, and never calls back up the list while holding a later one:
+
+1. `Backend._lock` (per process, re-entrant): applying mutations (`Backend.sync`), and around
+   a control change (`add_account`, `add_calls`), whose validation syncs inside step 2.
+2. The store lock: `MemoryStore._lock` (re-entrant), or `SharedStore._locked()` (its thread
+   lock, then the cross-process `flock`, re-entrant within a thread).
+3. `ControllableClock._lock` and `CallLog._lock`: leaves, nothing is called under them.
+
+So `store.record(validate)` is only called with the backend lock already held: `validate`
+syncs (backend lock again, re-entrant) without ever waiting for it under the store lock.
+The journal has no lock of its own: `MemoryStore` appends under the store lock; `SharedStore`
+appends to a file per thread.
 """
 
 from __future__ import annotations
@@ -65,8 +79,9 @@ class MemoryStore:
         self._entry_ids = itertools.count(1)
 
     def version(self) -> tuple[int, int]:
-        """(reset generation, number of mutations since it)."""
-        return self._generation, len(self._mutations)
+        """(reset generation, number of mutations since it), read together under the lock."""
+        with self._lock:
+            return self._generation, len(self._mutations)
 
     def mutations_since(self, generation: int, applied: int) -> tuple[int, list[Mutation]]:
         """The current generation and its mutations after the first `applied`."""
