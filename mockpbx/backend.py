@@ -175,4 +175,5 @@ def build_backend(settings: Settings, clock: ControllableClock | None = None,
     clock = clock or settings.start_clock()
     fixtures = load_fixtures(settings.fixtures or default_fixtures_path())
     traffic = build_traffic(settings, fixtures, clock.now())
-    return Backend(settings, clock, fixtures, traffic, store or MemoryStore(clock, settings.journal_size))
+    return Backend(settings, clock, fixtures, traffic, store or MemoryStore(clock, settings.journal_size,
+                                                                         settings.journal_bytes))

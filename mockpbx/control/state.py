@@ -31,7 +31,10 @@ from typing import Any, Protocol
 
 from mockpbx.clock import ControllableClock
 from mockpbx.control.faults import Fault, fault_from_record
-from mockpbx.control.journal import RawEntry, materialize
+from mockpbx.control.journal import RawEntry, entry_bytes, materialize
+
+#: Default bound of the journal's total size, besides its count.
+JOURNAL_BYTES = 4 * 1024 * 1024
 
 Mutation = dict[str, Any]
 
@@ -58,7 +61,12 @@ class ControlStore(Protocol):
     def clear_faults(self, fault_id: int | None = None) -> int: ...
     def take_fault(self, method: str, path: str) -> Fault | None: ...
     def has_faults(self) -> bool: ...
-    def log(self, entry: RawEntry) -> None: ...
+    def journal_epoch(self) -> int:
+        """Which clearing of the journal is current; a request notes it when it starts."""
+
+    def log(self, entry: RawEntry, epoch: int | None = None) -> None:
+        """Journal an entry, unless the journal was cleared (or reset) since `epoch`."""
+
     def requests(self) -> list[dict[str, Any]]: ...
     def clear_requests(self) -> None: ...
 
@@ -66,7 +74,7 @@ class ControlStore(Protocol):
 class MemoryStore:
     """The control state of one process (any number of threads)."""
 
-    def __init__(self, clock: ControllableClock, journal_size: int = 1000) -> None:
+    def __init__(self, clock: ControllableClock, journal_size: int = 1000, journal_bytes: int = JOURNAL_BYTES) -> None:
         self.clock = clock
         self._initial_clock = (clock.now(), clock.frozen)
         self._lock = threading.RLock()
@@ -75,7 +83,9 @@ class MemoryStore:
         self._faults: list[Fault] = []
         self._remaining: dict[int, int | None] = {}
         self._fault_ids = itertools.count(1)
-        self._journal: deque[tuple[int, RawEntry]] = deque(maxlen=journal_size)
+        self._journal: deque[tuple[int, RawEntry, int]] = deque()
+        self._journal_size, self._journal_bytes, self._journal_total = journal_size, journal_bytes, 0
+        self._journal_epoch = 0
         self._entry_ids = itertools.count(1)
 
     def version(self) -> tuple[int, int]:
@@ -102,7 +112,7 @@ class MemoryStore:
             self._generation += 1
             self._mutations = []
             self._faults, self._remaining = [], {}
-            self._journal.clear()
+            self.clear_requests()
             start, frozen = self._initial_clock
             self.clock.reset()
             if frozen:
@@ -148,22 +158,36 @@ class MemoryStore:
                     return fault
         return None
 
-    def log(self, entry: RawEntry) -> None:
-        """Append a journal entry (the oldest fall off past the bound); it is made readable,
-        and redacted, only when the journal is read."""
+    def journal_epoch(self) -> int:
+        """Which clearing of the journal is current."""
+        return self._journal_epoch
+
+    def log(self, entry: RawEntry, epoch: int | None = None) -> None:
+        """Append a journal entry, unless the journal was cleared since the request began at
+        `epoch`; the oldest fall off past the count or the byte bound (the newest always stays).
+        It is made readable, and redacted, only when the journal is read."""
+        size = entry_bytes(entry)
         with self._lock:
-            self._journal.append((next(self._entry_ids), entry))
+            if epoch is not None and epoch != self._journal_epoch:
+                return  # began before a reset or a clearing: not part of the journal since
+            self._journal.append((next(self._entry_ids), entry, size))
+            self._journal_total += size
+            while len(self._journal) > 1 and (len(self._journal) > self._journal_size
+                                              or self._journal_total > self._journal_bytes):
+                self._journal_total -= self._journal.popleft()[2]
 
     def requests(self) -> list[dict[str, Any]]:
         """The journal, oldest first."""
         with self._lock:
             entries = list(self._journal)
-        return [{**materialize(raw), "id": entry_id} for entry_id, raw in entries]
+        return [{**materialize(raw), "id": entry_id} for entry_id, raw, _ in entries]
 
     def clear_requests(self) -> None:
-        """Empty the journal."""
+        """Empty the journal; requests in flight that began before it are not journaled."""
         with self._lock:
             self._journal.clear()
+            self._journal_total = 0
+            self._journal_epoch += 1
 
 
 def _with_times(fault: Fault, left: int | None) -> Fault:

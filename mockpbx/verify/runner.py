@@ -14,7 +14,7 @@ from mockpbx.verify.contract import ContractError, load
 from mockpbx.verify.fuzz import run_fuzz
 from mockpbx.verify.options import VerifyOptions
 from mockpbx.verify.probes import CHECKS, ProbeContext
-from mockpbx.verify.redact import Redactor
+from mockpbx.redaction import Redactor
 from mockpbx.verify.report import RunReport, summary, write_reports
 from mockpbx.verify.results import BUSINESS, Results, VerifyAborted
 

@@ -1,4 +1,10 @@
-"""Per-request work around the API: injected faults and the request journal."""
+"""Per-request work around the API: injected faults and the request journal.
+
+The journal is exact: a request's entry is written before its answer (or its drop) can
+reach the client, so a client that has seen the outcome finds the entry, in order; a request
+that began before a reset or a clearing of the journal is not journaled (its start epoch is
+noted in `mockpbx.journal_epoch`), so the journal is empty after either, whatever is in flight.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,12 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs
-
 from flask import Flask, Response, request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
-from mockpbx.control.journal import RawEntry, redact_query, utc_millis
+from mockpbx.control.journal import RawEntry, bounded, utc_millis
+from mockpbx.redaction import redact_query_string
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -49,12 +54,17 @@ def _fault_response(fault: Fault) -> Response | None:
         return json_response(body, fault.status or 500, fault.headers)
     if fault.kind == "drop":
         request.environ["mockpbx.dropped"] = True
-        if _drop_connection():
-            return Response(b"", status=502)  # never reaches the client: its socket is shut
-        # No socket to shut (granian): the body breaks off, so the server cuts the connection
-        # after the status line, and the client never gets a complete answer.
-        return Response(_broken_body(), status=200, content_type="application/json")
+        return Response(b"", status=502)  # never sent: `after` journals the request, then drops it
     return None
+
+
+def _drop(response: Response) -> Response:
+    """Cut the client off (called once the dropped request is journaled)."""
+    if _drop_connection():
+        return response  # never reaches the client: its socket is shut
+    # No socket to shut (granian): the body breaks off, so the server cuts the connection
+    # after the status line, and the client never gets a complete answer.
+    return Response(_broken_body(), status=200, content_type="application/json")
 
 
 def install_request_hooks(app: Flask) -> None:
@@ -66,6 +76,7 @@ def install_request_hooks(app: Flask) -> None:
     def before() -> Response | None:
         environ = request.environ
         environ["mockpbx.started"] = time.perf_counter()
+        environ.setdefault("mockpbx.journal_epoch", store.journal_epoch())
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return None
@@ -88,21 +99,22 @@ def install_request_hooks(app: Flask) -> None:
                 response.status_code = fault.status
             response.headers.update(fault.headers)
         body, mimetype = _request_body(backend)
-        status = None if environ.get("mockpbx.dropped") else response.status_code
-        record(backend, environ, status, fault, body, mimetype)
-        return response
+        dropped = bool(environ.get("mockpbx.dropped"))
+        record(backend, environ, None if dropped else response.status_code, fault, body, mimetype)
+        return _drop(response) if dropped else response  # the entry is in before the client sees anything
 
 
 def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
            body: bytes = b"", mimetype: str = "") -> None:
-    """Journal one request (and write its access-log line, if on)."""
+    """Journal one request (and write its access-log line, if on); call it before the answer is sent."""
     headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
-    entry = RawEntry(
+    entry = bounded(RawEntry(
         backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
         str(environ.get("QUERY_STRING", "")), headers, body, mimetype, status,
         (time.perf_counter() - environ["mockpbx.started"]) * 1000,  # type: ignore[operator]
-        None if fault is None else (fault.id, fault.kind))
-    backend.store.log(entry)
+        None if fault is None else (fault.id, fault.kind)), backend.settings.journal_field_bytes)
+    epoch = environ.get("mockpbx.journal_epoch")
+    backend.store.log(entry, epoch if isinstance(epoch, int) else None)
     if backend.settings.access_log:
         _access_line(entry, environ)
 
@@ -112,7 +124,7 @@ def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     line = json.dumps({
         "ts": utc_millis(time.time()),
         "event": "request", "method": entry.method, "path": entry.path,
-        "query": redact_query(parse_qs(entry.query_string, keep_blank_values=True)),
+        "query": redact_query_string(entry.query_string),
         "status": entry.status, "duration_ms": round(entry.duration_ms, 3),
         "fault": None if entry.fault is None else entry.fault[0],
         "remote": environ.get("REMOTE_ADDR"), "pid": os.getpid(),
