@@ -26,9 +26,11 @@ from xml.sax.saxutils import escape
 REDACTED = "<redacted>"
 SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "apikey", "authorization", "cookie")
 #: A JWT: a base64url JSON header (`{"` encodes as `eyJ`), a payload and a signature.
-JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 #: `name=value`, `name: value` and `"name": "value"` pairs in free text.
-_PAIR = re.compile(r"""(?P<name>["']?[A-Za-z][\w.-]*["']?)(?P<sep>\s*[=:]\s*)"""
+#: Linear time on any input: a name starts only where no name character precedes it, and is
+#: at most 64 characters (an unbounded `[\w.-]*` backtracks quadratically over a long word).
+_PAIR = re.compile(r"""(?P<name>(?<![\w.'"-])["']?[A-Za-z][\w.-]{0,63}["']?)(?P<sep>[ \t]*[=:][ \t]*)"""
                    r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^&;,\r\n"'}\]]*)""")
 #: `\uXXXX` escapes of JSON text that is not (or no longer, once cut) valid JSON.
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")

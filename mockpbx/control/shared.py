@@ -249,9 +249,9 @@ class SharedStore:
         unless the journal was cleared since the request began at `epoch`.
 
         Each thread appends whole lines to a file of its own (no lock, no contention); the
-        reader merges the files of the current epoch; clearing starts a new epoch. A file is
-        rotated (one old file kept) at the count or at half the byte bound, so a thread's
-        files hold at most about `journal_bytes`.
+        reader merges the files of the current epoch, newest first within the count and byte
+        bounds; clearing starts a new epoch. A file is rotated (one old file kept) at the count
+        or the byte bound, so a thread's files hold at most about twice `journal_bytes`.
         """
         current = self.header().journal_epoch
         if epoch is not None and epoch != current:
@@ -265,7 +265,7 @@ class SharedStore:
         line = (json.dumps(row, separators=(",", ":")) + "\n").encode()
         os.write(fd, line)
         written += len(line)
-        if count + 1 >= self.journal_size or written >= self.journal_bytes // 2:  # rotate: keep the last file
+        if count + 1 >= self.journal_size or written >= self.journal_bytes:  # rotate: keep the last file
             self._close_journal_fd(fd)
             name = self._journal_name(epoch)
             os.replace(name, name.with_suffix(".old"))
