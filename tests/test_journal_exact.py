@@ -1,0 +1,56 @@
+"""The journal is exact on every server: an entry is in before the client sees the answer or
+the drop, in order; reset and DELETE /_mock/requests leave it empty even with requests in flight."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from tests.servers import KINDS, running
+
+TRIES = 25
+
+
+def _journal(session: requests.Session, url: str) -> list[tuple[str, int | None]]:
+    return [(e["path"], e["status"]) for e in session.get(url + "/_mock/requests", timeout=10).json()["data"]]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_dropped_request_is_journaled_before_the_client_sees_the_drop(kind: str) -> None:
+    with running(kind, "--days", "1") as url:
+        control, client = requests.Session(), requests.Session()
+        expected: list[tuple[str, int | None]] = []
+        for index in range(TRIES):
+            control.post(url + "/_mock/faults", json={"path": "/healthz", "kind": "drop", "times": 1}, timeout=10)
+            with pytest.raises(requests.RequestException):
+                client.get(url + "/healthz", timeout=10).json()
+            expected.append(("/healthz", None))
+            assert _journal(control, url) == expected  # there as soon as the client saw the drop
+            assert client.get(url + f"/after/{index}", timeout=10).status_code == 404
+            expected.append((f"/after/{index}", 404))
+        assert _journal(control, url) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("clear", ["reset", "delete"])
+def test_reset_and_clear_leave_the_journal_empty_with_a_request_in_flight(kind: str, clear: str) -> None:
+    with running(kind, "--days", "1") as url:
+        control = requests.Session()
+        for _ in range(2):
+            control.post(url + "/_mock/faults", json={"path": "/healthz", "kind": "delay", "delay_ms": 500,
+                                                      "times": 1}, timeout=10)
+            answers: list[int] = []
+            slow = threading.Thread(target=lambda: answers.append(requests.get(url + "/healthz", timeout=20).status_code))
+            slow.start()
+            for _ in range(500):  # until the slow request has taken its fault: it is in flight
+                if control.get(url + "/_mock/faults", timeout=20).json()["data"] == []:
+                    break
+            if clear == "reset":
+                control.post(url + "/_mock/reset", json={}, timeout=20)
+            else:
+                control.delete(url + "/_mock/requests", timeout=20)
+            slow.join(timeout=20)
+            assert not slow.is_alive() and answers == [200]
+            assert _journal(control, url) == []
