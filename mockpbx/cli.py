@@ -74,6 +74,8 @@ def main() -> None:
 @click.option("--clock-start", help="Start the mock's clock at this RFC 3339 time instead of now. [env MOCKPBX_CLOCK_START]")
 @click.option("--freeze-clock/--no-freeze-clock", default=None,
               help="Start with the clock stopped. [env MOCKPBX_FREEZE_CLOCK; default running]")
+@click.option("--profile", help="API profile to speak: reference (the API reference as given) or revised "
+                                "(the vendor's revised shape). [env MOCKPBX_PROFILE; default reference]")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of granian (one process).")
 def serve(dev: bool, **values: Any) -> None:
     """Run the mock PBX (granian; --dev for the development server)."""
@@ -134,6 +136,28 @@ def generate(output: Path, **values: Any) -> None:
         click.echo(f"wrote {count} generated and {len(backend.fixtures.calls)} fixture calls to {output}", err=True)
 
 
+@main.command()
+@click.option("--profile", default="reference", show_default=True, help="The API profile whose contract to write.")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default="-", show_default=True, help="Where to write it ('-' for stdout).")
+@click.option("--format", "form", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def contract(profile: str, output: Path, form: str) -> None:
+    """Write the resolved OpenAPI contract of a profile (the base contract with its overlay)."""
+    from mockpbx.profiles import get_profile
+    try:
+        chosen = get_profile(profile)
+    except ValueError as error:
+        raise click.UsageError(f"--profile: {error}") from None
+    text = (json.dumps(chosen.contract(), ensure_ascii=False, indent=2) + "\n").encode() if form == "json" \
+        else chosen.contract_yaml()
+    if str(output) == "-":
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(text)
+        click.echo(f"wrote the {chosen.name} contract to {output}", err=True)
+
+
 class _VerifyUsageError(click.ClickException):
     """A bad argument to verify: one line, exit 2."""
 
@@ -168,6 +192,8 @@ class _VerifyCommand(click.Command):
 @click.option("--contract", type=click.Path(dir_okay=False), help="The OpenAPI contract. [default: the bundled one]")
 @click.option("--probe-methods", is_flag=True, help="Also send methods the contract does not declare (expect 405).")
 @click.option("--seed", type=int, help="Seed of the generated requests. [default: 0]")
+@click.option("--profile", help="API profile to check against: auto (decide from the token response and the "
+                                "first call-log page), reference or revised. [default: auto]")
 def verify(**values: Any) -> None:
     """Check a host (the mock or the vendor's) against the contract and its business rules.
 
@@ -180,3 +206,64 @@ def verify(**values: Any) -> None:
     except OptionsError as error:
         raise _VerifyUsageError(str(error)) from None
     sys.exit(run_verify(options))
+
+
+@main.command(cls=_VerifyCommand)
+@click.option("--base-url", help="The host to record from, e.g. the vendor's staging URL.")
+@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
+@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
+@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@click.option("--window-start", help="Start of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone; any length, "
+                                     "read in 31-day windows. [default: 31 days before --window-end]")
+@click.option("--window-end", help="End of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone. [default: now]")
+@click.option("--timezone", help="Time zone the host reads windows in. [default: Asia/Ho_Chi_Minh]")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="The fixture file to write (required).")
+@click.option("--anonymize/--no-anonymize", default=None,
+              help="Replace phone numbers by keyed pseudonyms of the same class and length. [default: on]")
+@click.option("--salt", help="Key of the pseudonyms, to get the same ones again. [default: random, never stored]")
+@click.option("--shift-to", help="Move the recording by whole weeks so that it ends on this date (YYYY-MM-DD), "
+                                 "keeping weekdays and local hours.")
+@click.option("--as-username", help="Serve the calls under this login instead of the demo account.")
+@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
+@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
+@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+def record(**values: Any) -> None:
+    """Record a host's call log into a fixture file for `serve --fixtures`, anonymised.
+
+    Exit 0: recorded; 1: incomplete (whole windows kept, the file says so); 2: could not run.
+    """
+    from mockpbx.record.options import OptionsError, build_options
+    from mockpbx.record.runner import record as run_record
+    try:
+        options = build_options(values)
+    except OptionsError as error:
+        raise _VerifyUsageError(str(error)) from None
+    sys.exit(run_record(options))
+
+
+@main.command(cls=_VerifyCommand)
+@click.option("--base-url", help="The host to compare with the mock, e.g. the vendor's staging URL.")
+@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
+@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
+@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@click.option("--window-start", help="Start of the sample window, YYYY-MM-DD HH:MM:SS. [default: 3 days before the end]")
+@click.option("--window-end", help="End of the sample window, YYYY-MM-DD HH:MM:SS. [default: now]")
+@click.option("--timezone", help="Time zone the window defaults are computed in. [default: Asia/Ho_Chi_Minh]")
+@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
+@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
+@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+@click.option("--report-json", type=click.Path(dir_okay=False), help="Write a JSON report here.")
+@click.option("--report-markdown", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown report here (e.g. $GITHUB_STEP_SUMMARY).")
+def drift(report_markdown: Path | None, **values: Any) -> None:
+    """Compare a host with the mock side by side and suggest the serve options that match it.
+
+    Exit 0: nothing differs; 1: drift; 2: could not run.
+    """
+    from mockpbx.drift.runner import run_drift
+    from mockpbx.verify.options import OptionsError, build_options
+    try:
+        options = build_options(values)
+    except OptionsError as error:
+        raise _VerifyUsageError(str(error)) from None
+    sys.exit(run_drift(options, report_markdown=report_markdown))

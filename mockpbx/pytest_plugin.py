@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def mockpbx_settings() -> dict[str, Any]:
-    """Settings of the session's server; override to change seed, days, token_lifetime..."""
+    """Settings of the session's server; override to change seed, days, token_lifetime, profile..."""
     return {"days": 30, "calls_per_day": 200}
 
 

@@ -28,6 +28,11 @@ def contract_path() -> Path:
     return _folder("contracts") / CONTRACT_NAME
 
 
+def profile_overlay_path(profile: str) -> Path:
+    """The contract overlay of a profile, `contracts/profiles/<profile>.yaml`."""
+    return _folder("contracts") / "profiles" / f"{profile}.yaml"
+
+
 def control_contract_path() -> Path:
     """The control API's contract, `contracts/mock-control.yaml`."""
     return _folder("contracts") / "mock-control.yaml"

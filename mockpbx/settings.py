@@ -7,10 +7,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mockpbx.clock import ControllableClock
+
+if TYPE_CHECKING:
+    from mockpbx.profiles import Profile
 
 
 class SettingsError(ValueError):
@@ -56,6 +59,14 @@ def _moment(text: str) -> str:
     return text
 
 
+def _profile(text: str) -> str:
+    from mockpbx.profiles import get_profile
+    try:
+        return get_profile(text.strip()).name
+    except ValueError as error:
+        raise ValueError(f"is not a profile: {error}") from None
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser()
 
@@ -87,6 +98,7 @@ class Settings:
     access_log: bool = True
     clock_start: str | None = None
     freeze_clock: bool = False
+    profile: str = "reference"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -98,6 +110,12 @@ class Settings:
         from mockpbx.domain.records import parse_rfc3339
         start = None if self.clock_start is None else parse_rfc3339("clock_start", self.clock_start)
         return ControllableClock(start=start, frozen=self.freeze_clock)
+
+    @property
+    def api_profile(self) -> Profile:
+        """The API profile the mock speaks (see mockpbx/profiles.py)."""
+        from mockpbx.profiles import get_profile
+        return get_profile(self.profile)
 
     @property
     def secret(self) -> str:
@@ -158,4 +176,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "access_log": _bool,
     "clock_start": _moment,
     "freeze_clock": _bool,
+    "profile": _profile,
 }

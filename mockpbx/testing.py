@@ -38,7 +38,8 @@ class Reply:
 class MockPBX:
     """A mockpbx server for tests: started here in a thread, or reached at `url`.
 
-    Settings are those of `mockpbx serve` (e.g. `seed=1, days=30, token_lifetime=60`).
+    Settings are those of `mockpbx serve` (e.g. `seed=1, days=30, token_lifetime=60`,
+    `profile="revised"` for the vendor's revised API shape).
     """
 
     def __init__(self, url: str | None = None, *, control_token: str | None = None, **settings: Any) -> None:

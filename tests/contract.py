@@ -6,7 +6,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from mockpbx.resources import load_contract
+from mockpbx.profiles import get_profile
 
 
 def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -18,9 +18,9 @@ def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def operation(operation_id: str) -> tuple[str, str, dict[str, Any]]:
-    """(path, method, operation object) of an operationId."""
-    document = load_contract()
+def operation(operation_id: str, profile: str = "reference") -> tuple[str, str, dict[str, Any]]:
+    """(path, method, operation object) of an operationId in a profile's contract."""
+    document = get_profile(profile).contract()
     for path, item in document["paths"].items():
         for method, op in item.items():
             if isinstance(op, dict) and op.get("operationId") == operation_id:
@@ -28,15 +28,15 @@ def operation(operation_id: str) -> tuple[str, str, dict[str, Any]]:
     raise KeyError(operation_id)
 
 
-def assert_conforms(operation_id: str, response: Any) -> None:
+def assert_conforms(operation_id: str, response: Any, profile: str = "reference") -> None:
     """The status is documented for the operation and the JSON body matches its schema."""
-    document = load_contract()
-    _, _, op = operation(operation_id)
+    document = get_profile(profile).contract()
+    _, _, op = operation(operation_id, profile)
     status = str(response.status_code)
     assert status in op["responses"], f"{operation_id}: status {status} is not documented"
     declared = _resolve(document, op["responses"][status])
     assert response.mimetype == "application/json", response.mimetype
     schema = declared["content"]["application/json"]["schema"]
-    validator = Draft202012Validator({**document, **schema})
+    validator = Draft202012Validator({**document, **schema}, format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = [e.message for e in validator.iter_errors(response.get_json())]
     assert not errors, f"{operation_id} {status}: {errors}"

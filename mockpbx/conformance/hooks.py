@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import schemathesis
 from hypothesis import strategies as st
 
-from mockpbx.conformance.rules import CallLogQuery, check_page, check_window_rule, parse_local
+from mockpbx.conformance.rules import (CallLogQuery, TimeReader, check_page, check_window_rule, parse_local,
+                                       read_utc)
 
 CALL_LOG = "/v1/call/log"
 _FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -37,9 +38,11 @@ class AuthFailed(Exception):
 
 @dataclass
 class RuleSettings:
-    """What the business-rule checks need to know: the host's time zone."""
+    """What the business-rule checks need to know: the host's time zone and how it prints times."""
 
     zone: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh")
+    #: The running profile's `read_time` (UTC for the reference profile).
+    read_time: TimeReader = read_utc
 
 
 RULES = RuleSettings()
@@ -71,7 +74,8 @@ def call_log_paging(ctx: Any, response: Any, case: Any) -> bool | None:
     """limit/offset echoed, page size, newest first, records in the window, source filter, arithmetic."""
     if not _is_call_log_get(response):
         return None
-    check_page(CallLogQuery.from_mapping(case.query), response.status_code, _json(response), RULES.zone)
+    check_page(CallLogQuery.from_mapping(case.query), response.status_code, _json(response), RULES.zone,
+               RULES.read_time)
     return True
 
 

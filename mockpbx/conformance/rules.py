@@ -9,7 +9,7 @@ Checks are explicit `raise`s, never `assert` statements: `python -O` must not tu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -50,6 +50,16 @@ def parse_utc(value: object) -> datetime | None:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
         return None
+
+
+#: Reads a printed response time as naive wall-clock time in the PBX zone (see mockpbx/profiles.py).
+TimeReader = Callable[[object, ZoneInfo], "datetime | None"]
+
+
+def read_utc(value: object, zone: ZoneInfo) -> datetime | None:
+    """A printed UTC time (the reference profile) as naive wall-clock time in `zone`."""
+    moment = parse_utc(value)
+    return None if moment is None else moment.astimezone(zone).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -167,16 +177,19 @@ def check_newest_first(data: list[object]) -> None:
         previous = start
 
 
-def check_in_window(query: CallLogQuery, data: list[object], zone: ZoneInfo) -> None:
-    """Every record started inside the requested window, read in `zone`."""
+def check_in_window(query: CallLogQuery, data: list[object], zone: ZoneInfo,
+                    read_time: TimeReader = read_utc) -> None:
+    """Every record started inside the requested window, read in `zone` (times read by `read_time`)."""
     window = query.window()
     if window is None:
         return
-    for index, record, start, _ in _timed(data):
-        local = start.astimezone(zone).replace(tzinfo=None)
+    for index, record, _, _ in _timed(data):
+        local = read_time(record.get("start_time"), zone)
+        if local is None:
+            continue
         if not (window[0] <= local <= window[1]):
             raise RuleViolation(f"data[{index}] starts at {record.get('start_time')} = {local} in {zone.key}, "
-            f"outside the window {query.start_date} .. {query.end_date}")
+                                f"outside the window {query.start_date} .. {query.end_date}")
 
 
 def check_source_filter(query: CallLogQuery, data: list[object]) -> None:
@@ -199,7 +212,8 @@ def page_data(status: int, body: object) -> tuple[list[object], dict[str, object
     return data, body
 
 
-def check_page(query: CallLogQuery, status: int, body: object, zone: ZoneInfo) -> None:
+def check_page(query: CallLogQuery, status: int, body: object, zone: ZoneInfo,
+               read_time: TimeReader = read_utc) -> None:
     """Paging and record rules of a 200 call-log page: echo, size, order, window, filter, arithmetic."""
     page = page_data(status, body)
     if page is None:
@@ -208,7 +222,7 @@ def check_page(query: CallLogQuery, status: int, body: object, zone: ZoneInfo) -
     check_page_shape(query, data, document)
     check_record_arithmetic(data)
     check_newest_first(data)
-    check_in_window(query, data, zone)
+    check_in_window(query, data, zone, read_time)
     check_source_filter(query, data)
 
 
@@ -222,6 +236,18 @@ def check_token_expiry(expire_at: object, now: float) -> None:
     if not (earliest < expire_at <= latest):
         raise RuleViolation(f"expire_at {expire_at}{unit} should be Unix seconds in the near future "
         f"(now is {int(now)}; at most {MAX_TOKEN_LIFETIME.days} days ahead)")
+
+
+#: The longest `expired_in` believed (the vendor's sample has about 179 days).
+MAX_EXPIRED_IN = timedelta(days=400)
+
+
+def check_expired_in(expired_in: object) -> None:
+    """`expired_in` (the revised profile) is a positive integer of seconds, not milliseconds."""
+    if not (isinstance(expired_in, int) and not isinstance(expired_in, bool)):
+        raise RuleViolation(f"expired_in must be an integer of seconds, got {expired_in!r}")
+    if not (0 < expired_in <= MAX_EXPIRED_IN.total_seconds()):
+        raise RuleViolation(f"expired_in {expired_in} should be a lifetime in seconds, from 1 to {int(MAX_EXPIRED_IN.total_seconds())}")
 
 
 def record_key(record: object) -> str:
@@ -258,10 +284,9 @@ def check_pages_cover(pages: Sequence[tuple[int, list[object]]], total: int,
                                    f"of a single page of {len(full)}: {left!r} != {right!r}")
 
 
-def local_start(record: object, zone: ZoneInfo) -> datetime | None:
+def local_start(record: object, zone: ZoneInfo, read_time: TimeReader = read_utc) -> datetime | None:
     """A record's start_time as a naive wall-clock time in `zone`, if it parses."""
-    start = parse_utc(record.get("start_time")) if isinstance(record, dict) else None
-    return None if start is None else start.astimezone(zone).replace(tzinfo=None)
+    return read_time(record.get("start_time"), zone) if isinstance(record, dict) else None
 
 
 def window_shift(samples: Iterable[tuple[tuple[datetime, datetime], Sequence[datetime]]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,9 +30,10 @@ class CallPage:
     offset: int
     total: int
 
-    def to_json(self) -> dict[str, object]:
-        """The documented response object."""
-        return {"data": [c.to_json() for c in self.calls], "limit": self.limit,
+    def to_json(self, call_fields: Callable[[Call], dict[str, object]] | None = None) -> dict[str, object]:
+        """The documented response object; `call_fields` shapes each call (default: `Call.to_json`)."""
+        shape = call_fields or Call.to_json
+        return {"data": [shape(c) for c in self.calls], "limit": self.limit,
                 "offset": self.offset, "total": self.total}
 
 

@@ -14,12 +14,24 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SEQ_BITS = 24
 _SHIFT = SEQ_BITS + 1  # one bit tells tables apart, so keys of two tables never collide
 MAX_CALLS_PER_TABLE = 1 << SEQ_BITS
 MAX_START = (1 << (63 - _SHIFT)) - 1
+#: A call's id packs its start, its table and its rank among the table's calls of the same second.
+_RANK_BITS = 18
+MAX_RANK = (1 << _RANK_BITS) - 1
+
+
+def call_id(start_time: int, tag: int, rank: int) -> int:
+    """A positive id, stable and unique within a domain: the same call always gets the same id.
+
+    Generated days are a pure function of the seed and explicit calls keep their order, so
+    the rank of a call among those of its table that start in the same second never changes.
+    """
+    return ((start_time << (_RANK_BITS + 1)) | (tag << _RANK_BITS) | rank) + 1
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,8 @@ class Call:
     source: str
     destination: str
     amount: int
+    #: See `call_id`; 0 until the call is placed in a table.
+    id: int = field(default=0, compare=False)
 
     @property
     def end_time(self) -> int:
@@ -85,6 +99,8 @@ class CallTable:
         self._amounts = array("q")
         self._sources = array("L")
         self._destinations = array("q")
+        self._ranks = array("L")
+        rank = 0
         self._source_names: list[str] = []
         self._dest_codec = _Strings()
         source_ids: dict[str, int] = {}
@@ -96,6 +112,9 @@ class CallTable:
                 raise ValueError(f"a table holds at most {MAX_CALLS_PER_TABLE} calls")
             if not 0 <= call.start_time <= MAX_START or call.start_time < previous:
                 raise ValueError("calls must be sorted by start_time, from 1970 on")
+            rank = rank + 1 if call.start_time == previous else 0
+            if rank > MAX_RANK:
+                raise ValueError(f"a table holds at most {MAX_RANK + 1} calls that start in the same second")
             previous = call.start_time
             key = call.start_time << _SHIFT | tag_bits | seq
             sid = source_ids.get(call.source)
@@ -109,6 +128,7 @@ class CallTable:
             self._amounts.append(call.amount)
             self._sources.append(sid)
             self._destinations.append(self._dest_codec.encode(call.destination))
+            self._ranks.append(rank)
             skeys, spositions = by_source[sid]
             skeys.append(key)
             spositions.append(position)
@@ -124,12 +144,14 @@ class CallTable:
 
     def call(self, position: int) -> Call:
         """The call at `position` in key order."""
+        start = self.keys[position] >> _SHIFT
         return Call(
-            start_time=self.keys[position] >> _SHIFT,
+            start_time=start,
             duration=self._durations[position],
             source=self._source_names[self._sources[position]],
             destination=self._dest_codec.decode(self._destinations[position]),
             amount=self._amounts[position],
+            id=call_id(start, self.tag, self._ranks[position]),
         )
 
     def __iter__(self):  # type: ignore[no-untyped-def]

@@ -27,6 +27,8 @@ class IssuedToken:
     token: str
     expire_at: int
     user_id: str
+    #: Seconds from issue to expiry (the revised profile prints it as `expired_in`).
+    lifetime: int = 0
 
     def to_json(self) -> dict[str, object]:
         """The documented keys."""
@@ -65,7 +67,8 @@ class TokenIssuer:
         expire_at = issued_at + self.lifetime
         claims = {"iss": ISSUER, "sub": account.user_uuid, "dom": account.domain_uuid,
                   "iat": issued_at, "exp": expire_at}
-        return IssuedToken(jwt.encode(claims, self._key, algorithm=ALGORITHM), expire_at, account.user_uuid)
+        return IssuedToken(jwt.encode(claims, self._key, algorithm=ALGORITHM), expire_at, account.user_uuid,
+                           self.lifetime)
 
     def verify(self, token: str) -> Principal:
         """The principal of a genuine, unexpired token; else AuthenticationError.

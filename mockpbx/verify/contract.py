@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mockpbx.conformance.rules import RANGE_TOO_LONG
-from mockpbx.resources import load_contract
+from mockpbx.profiles import Profile
+from mockpbx.resources import contract_path, load_contract
 
 #: Operations tagged like this exist only on the mock (probes, the contract itself).
 MOCK_ONLY_TAGS = frozenset({"meta"})
@@ -44,6 +45,10 @@ class Contract:
     path: Path
     operations: tuple[Operation, ...]
     range_message: str
+    #: The whole OpenAPI document (resolved for a profile), for schemathesis.
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: How the report names it, e.g. "pbx-api.yaml (profile revised)".
+    label: str = ""
 
     def path_of(self, operation_id: str, default: str) -> str:
         """The path of an operation by its operationId."""
@@ -73,6 +78,20 @@ def load(path: Path) -> Contract:
         document = load_contract(path)
     except (OSError, ValueError, yaml.YAMLError) as error:
         raise ContractError(f"cannot read the contract {path}: {error}") from None
+    return from_document(document, path, path.name)
+
+
+def for_profile(profile: Profile) -> Contract:
+    """The resolved contract of an API profile."""
+    try:
+        document = profile.contract()
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise ContractError(f"cannot read the contract of profile {profile.name}: {error}") from None
+    return from_document(document, contract_path(), f"{contract_path().name} (profile {profile.name})")
+
+
+def from_document(document: dict[str, Any], path: Path, label: str) -> Contract:
+    """A contract from an OpenAPI document; raises ContractError if it declares nothing to verify."""
     operations = []
     for route, item in document.get("paths", {}).items():
         for method in _METHODS:
@@ -83,4 +102,4 @@ def load(path: Path) -> Contract:
     exposed = tuple(o for o in operations if not o.tags & MOCK_ONLY_TAGS)
     if not exposed:
         raise ContractError(f"the contract {path} declares no operations to verify")
-    return Contract(path, exposed, _range_message(document))
+    return Contract(path, exposed, _range_message(document), document, label)

@@ -16,6 +16,7 @@ from hypothesis import configuration
 from schemathesis.engine import events
 
 from mockpbx.conformance import hooks
+from mockpbx.conformance.rules import TimeReader, read_utc
 from mockpbx.verify.client import BudgetedClient
 from mockpbx.verify.contract import MOCK_ONLY_TAGS, Contract
 from mockpbx.verify.gate import Gate
@@ -82,7 +83,7 @@ def _credential_dictionaries(options: VerifyOptions) -> dict[str, Any]:
 def _schema(options: VerifyOptions, step: Step, allowance: int, contract: Contract, url: str) -> Any:
     """The contract as a schemathesis schema for one step, pointed at the gate."""
     config = _config(options, step, allowance, len(contract.operations))
-    schema: Any = schemathesis.openapi.from_path(options.contract_path, config=config)
+    schema: Any = schemathesis.openapi.from_dict(contract.document, config=config)
     schema.config.update(base_url=url)
     hooks.install_auth(schema, options.credentials)
     hooks.install_window_steering(schema, anchor=options.window_end)
@@ -106,10 +107,11 @@ def _private_hypothesis_home() -> Iterator[None]:
 
 
 def run_fuzz(options: VerifyOptions, contract: Contract, client: BudgetedClient, results: Results,
-             progress: Callable[[str], None]) -> None:
-    """Run every step with its share of what is left of the budget."""
+             progress: Callable[[str], None], read_time: TimeReader = read_utc) -> None:
+    """Run every step with its share of what is left of the budget (times read by `read_time`)."""
     steps = plan(contract)
     previous_zone, hooks.RULES.zone = hooks.RULES.zone, options.zone
+    previous_reader, hooks.RULES.read_time = hooks.RULES.read_time, read_time
     try:
         with _private_hypothesis_home(), Gate(client, contract, probe_methods=options.probe_methods) as gate:
             for index, step in enumerate(steps):
@@ -128,7 +130,7 @@ def run_fuzz(options: VerifyOptions, contract: Contract, client: BudgetedClient,
                 results.notes.append(f"{gate.blocked} requests outside the contract were not sent "
                                      "(use --probe-methods to send undeclared methods)")
     finally:
-        hooks.RULES.zone = previous_zone
+        hooks.RULES.zone, hooks.RULES.read_time = previous_zone, previous_reader
 
 
 def _run_step(schema: Any, gate: Gate, client: BudgetedClient, results: Results,

@@ -50,6 +50,8 @@ class VerifyOptions:
     report_json: Path | None = None
     probe_methods: bool = False
     seed: int = 0
+    #: `auto` (decide from the host's answers) or a profile name.
+    profile: str = "auto"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -72,7 +74,7 @@ class VerifyOptions:
                 "window_start": str(self.window_start), "window_end": str(self.window_end),
                 "timezone": self.timezone, "max_requests": self.max_requests, "rate_limit": self.rate_limit,
                 "timeout": self.timeout, "contract": str(self.contract_path), "probe_methods": self.probe_methods,
-                "seed": self.seed}
+                "seed": self.seed, "profile": self.profile}
 
 
 def parse_rate(text: str) -> float:
@@ -161,6 +163,13 @@ def build_options(values: Mapping[str, Any], env: Mapping[str, str] | None = Non
     zone = _zone(timezone)
     start, end = _window(values.get("window_start"), values.get("window_end"), zone,
                          time.time() if now is None else now)
+    profile = str(_given(values, "profile", "auto"))
+    if profile != "auto":
+        from mockpbx.profiles import get_profile
+        try:
+            get_profile(profile)
+        except ValueError as error:
+            raise OptionsError(f"--profile must be auto or a profile: {error}") from None
     contract = values.get("contract")
     if contract is not None and not Path(contract).is_file():
         raise OptionsError(f"--contract {contract} is not a file")
@@ -174,4 +183,5 @@ def build_options(values: Mapping[str, Any], env: Mapping[str, str] | None = Non
         contract=Path(contract) if contract else None,
         report_junit=Path(values["report_junit"]) if values.get("report_junit") else None,
         report_json=Path(values["report_json"]) if values.get("report_json") else None,
-        probe_methods=bool(values.get("probe_methods")), seed=_number("seed", _given(values, "seed", 0), 0))
+        probe_methods=bool(values.get("probe_methods")), seed=_number("seed", _given(values, "seed", 0), 0),
+        profile=profile)

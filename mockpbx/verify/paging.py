@@ -115,7 +115,8 @@ def probe_time_zone(ctx: ProbeContext, sample: Sample) -> None:
     """Ask for windows whose calls are known: the quietest stretch of the sample (no calls in it,
     busy hours on both sides) and a few hours around a known call. A host that reads windows in
     another time zone answers with calls from outside them."""
-    times = sorted(t for t in (rules.local_start(r, ctx.options.zone) for r in sample.records) if t is not None)
+    times = sorted(t for t in (rules.local_start(r, ctx.options.zone, ctx.profile.read_time)
+                               for r in sample.records) if t is not None)
     if not times:
         ctx.results.skip("records_in_window", "no calls in the sample window")
         return

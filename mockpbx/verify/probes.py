@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 
 from mockpbx.conformance import rules
 from mockpbx.conformance.rules import CallLogQuery
+from mockpbx.profiles import REFERENCE, Profile
 from mockpbx.verify.client import BudgetedClient, Exchange, describe_target
 from mockpbx.verify.contract import Contract
 from mockpbx.verify.options import VerifyOptions
@@ -20,7 +21,8 @@ from mockpbx.verify.results import Results, VerifyAborted
 
 FORMAT = "%Y-%m-%d %H:%M:%S"
 CHECKS = {
-    "token_expiry": "expire_at is an integer of Unix seconds in the near future",
+    "token_expiry": "expire_at is an integer of Unix seconds in the near future (revised profile: expired_in "
+                    "a positive integer of seconds)",
     "auth_rejects_bad_tokens": "a missing, malformed, tampered or unsigned token gets 401 with a JSON error",
     "window_31_days": "a window of exactly 31 days is served; 31 days + 1 s gets 400 with the documented message",
     "window_inverted": "start_date after end_date gets 400",
@@ -45,6 +47,11 @@ class ProbeContext:
     progress: Callable[[str], None] = lambda message: None
     now: Callable[[], float] = time.time
     token: str = ""
+    #: The profile the host is checked against (decided by `identify`).
+    profile: Profile = REFERENCE
+    #: The token response's `data` and its exchange, for the profile detection and the expiry check.
+    token_data: dict[str, object] = field(default_factory=dict)
+    token_exchange: Exchange | None = None
     #: (window, local start times) of every page fetched, for the time-zone diagnosis.
     samples: list[tuple[tuple[datetime, datetime], list[datetime]]] = field(default_factory=list)
 
@@ -77,12 +84,12 @@ class ProbeContext:
         verify("paging", exchange, rules.check_page_shape, sent, data, body)
         verify("record_arithmetic", exchange, rules.check_record_arithmetic, data)
         verify("newest_first", exchange, rules.check_newest_first, data)
-        verify("records_in_window", exchange, rules.check_in_window, sent, data, zone)
+        verify("records_in_window", exchange, rules.check_in_window, sent, data, zone, self.profile.read_time)
         if sent.source:
             verify("source_filter", exchange, rules.check_source_filter, sent, data)
         window = sent.window()
         if window is not None:
-            times = [t for t in (rules.local_start(r, zone) for r in data) if t is not None]
+            times = [t for t in (rules.local_start(r, zone, self.profile.read_time) for r in data) if t is not None]
             self.samples.append((window, times))
         return exchange, body
 
@@ -121,9 +128,18 @@ def authenticate(ctx: ProbeContext) -> str:
     data = _data(exchange)
     if exchange.status != 200 or not isinstance(data.get("token"), str):
         raise VerifyAborted(f"token refused: POST {path} answered {describe_answer(exchange)}")
-    ctx.results.verify("token_expiry", exchange, rules.check_token_expiry, data.get("expire_at"), ctx.now())
+    ctx.token_data, ctx.token_exchange = data, exchange
     ctx.token = str(data["token"])
     return ctx.token
+
+
+def check_token(ctx: ProbeContext) -> None:
+    """The token's lifetime field, as the profile has it: expire_at in the near future, or expired_in."""
+    data, exchange = ctx.token_data, ctx.token_exchange
+    if "expire_at" in ctx.profile.schema_keys("Token"):
+        ctx.results.verify("token_expiry", exchange, rules.check_token_expiry, data.get("expire_at"), ctx.now())
+    else:
+        ctx.results.verify("token_expiry", exchange, rules.check_expired_in, data.get("expired_in"))
 
 
 def _data(exchange: Exchange) -> dict[str, object]:

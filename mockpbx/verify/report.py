@@ -93,10 +93,12 @@ def _finding_lines(finding: Finding, redactor: Redactor) -> list[str]:
 def summary(report: RunReport, redactor: Redactor) -> str:
     """The readable summary printed at the end of a run."""
     options, results = report.options, report.results
-    lines = [f"mockpbx verify {options.base_url} against {options.contract_path.name}",
+    lines = [f"mockpbx verify {options.base_url} against {results.contract_label or options.contract_path.name}",
              f"window {options.window_start} .. {options.window_end} ({options.timezone}); "
              f"{report.sent}/{options.max_requests} requests in {report.elapsed:.1f} s"
              + (f"; {report.blocked} not sent (outside the contract)" if report.blocked else "")]
+    if results.profile_line:
+        lines.append(results.profile_line)
     for kind, title in ((BUSINESS, "Business rules"), (SCHEMATHESIS, "Schemathesis (contract)")):
         checks = _ordered(results, kind)
         if checks:
@@ -158,6 +160,7 @@ def to_json(report: RunReport, redactor: Redactor) -> str:
                     "passed": r.passed, "failed": r.failed, "skipped_reason": r.skipped if not r.passed else None,
                     "notes": r.notes, "findings": [_finding_json(f, redactor) for f in r.findings]}
                    for r in report.results.checks.values()],
+        "profile": {"checked_against": report.results.profile, "detection": report.results.profile_line},
         "notes": report.results.notes, "errors": report.results.errors,
         "error_count": report.results.error_count,
     }

@@ -65,6 +65,11 @@ class Results:
         self.error_count = 0
         #: Requests that were not sent because the contract does not declare them.
         self.not_sent = 0
+        #: The API profile the host was checked against, and the line that says why.
+        self.profile = "reference"
+        self.profile_line: str | None = None
+        #: How the report names the contract checked against (None: the options' contract file).
+        self.contract_label: str | None = None
 
     def check(self, name: str, kind: str = BUSINESS, description: str = "") -> CheckResult:
         """The result of check `name`, created on first use."""

@@ -8,9 +8,11 @@ import traceback
 from collections.abc import Callable
 from typing import TextIO
 
+from mockpbx.profiles import get_profile
 from mockpbx.verify import paging, probes
 from mockpbx.verify.client import BudgetedClient, BudgetExhausted, ClientStopped
-from mockpbx.verify.contract import ContractError, load
+from mockpbx.verify.contract import ContractError, for_profile, load
+from mockpbx.verify.detect import identify
 from mockpbx.verify.fuzz import run_fuzz
 from mockpbx.verify.options import VerifyOptions
 from mockpbx.verify.probes import CHECKS, ProbeContext
@@ -74,8 +76,11 @@ def _run(ctx: ProbeContext) -> str | None:
     try:
         ctx.progress(f"logging in to {ctx.options.base_url}")
         probes.authenticate(ctx)
+        ctx.progress("deciding which API profile the host speaks")
+        identify(ctx, contract_given=ctx.options.contract is not None)
+        ctx.progress(ctx.results.profile_line or "")
         run_probes(ctx)
-        run_fuzz(ctx.options, ctx.contract, ctx.client, ctx.results, ctx.progress)
+        run_fuzz(ctx.options, ctx.contract, ctx.client, ctx.results, ctx.progress, ctx.profile.read_time)
     except VerifyAborted as error:
         return str(error)
     except (BudgetExhausted, ClientStopped) as error:
@@ -89,7 +94,8 @@ def verify(options: VerifyOptions, *, out: TextIO | None = None, err: TextIO | N
     out, err = out or sys.stdout, err or sys.stderr
     redactor = Redactor(options.secrets())
     try:
-        contract = load(options.contract_path)
+        contract = load(options.contract) if options.contract else for_profile(get_profile(
+            "reference" if options.profile == "auto" else options.profile))
     except ContractError as error:
         err.write(f"mockpbx verify: cannot run: {redactor.redact(str(error))}\n")
         return CANNOT_RUN

@@ -48,7 +48,8 @@ def login() -> Response:
 @api.post("/v1/auth/token")
 def token() -> Response:
     """Exchange an api_key for a bearer token."""
-    return needs_json() or json_response({"data": service().issue_token(json_body()).to_json()})
+    profile = current_app.extensions["mockpbx"].settings.api_profile
+    return needs_json() or json_response({"data": profile.token_body(service().issue_token(json_body()))})
 
 
 @api.get("/v1/call/log")
@@ -67,6 +68,7 @@ def call_log() -> Response:
         for name in _QUERY:
             if len(args.getlist(name)) > 1:
                 raise InvalidRequestError(f"{name} must be given at most once")
-        body = json_bytes(svc.list_calls(principal, args).to_json())
+        shape = backend.settings.api_profile.call_shaper(backend.settings.zone)
+        body = json_bytes(svc.list_calls(principal, args).to_json(shape))
         pages.put(key, body)
     return Response(body, content_type=JSON)

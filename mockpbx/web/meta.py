@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import json
+
+from flask import Blueprint, Response, current_app
 
 from mockpbx import __version__
-from mockpbx.resources import contract_json, contract_path
 from mockpbx.web.responses import json_response
 
 meta = Blueprint("meta", __name__)
@@ -19,11 +20,13 @@ def health() -> Response:
 
 @meta.get("/openapi.json")
 def openapi_json() -> Response:
-    """The contract as JSON."""
-    return Response(contract_json(), content_type="application/json")
+    """The running profile's contract as JSON."""
+    document = current_app.extensions["mockpbx"].settings.api_profile.contract()
+    return Response(json.dumps(document, ensure_ascii=False, indent=2).encode(), content_type="application/json")
 
 
 @meta.get("/openapi.yaml")
 def openapi_yaml() -> Response:
-    """The contract as it is written."""
-    return Response(contract_path().read_bytes(), content_type="application/yaml")
+    """The running profile's contract as YAML (the reference profile's as it is written)."""
+    profile = current_app.extensions["mockpbx"].settings.api_profile
+    return Response(profile.contract_yaml(), content_type="application/yaml")

@@ -1,0 +1,1 @@
+"""`mockpbx record`: record a host's call log into a fixture file, anonymised."""
