@@ -42,7 +42,10 @@ def test_reset_and_clear_leave_the_journal_empty_with_a_request_in_flight(kind: 
             control.post(url + "/_mock/faults", json={"path": "/healthz", "kind": "delay", "delay_ms": 500,
                                                       "times": 1}, timeout=10)
             answers: list[int] = []
-            slow = threading.Thread(target=lambda: answers.append(requests.get(url + "/healthz", timeout=20).status_code))
+
+            def slow_request(answers: list[int] = answers) -> None:
+                answers.append(requests.get(url + "/healthz", timeout=20).status_code)
+            slow = threading.Thread(target=slow_request)
             slow.start()
             for _ in range(500):  # until the slow request has taken its fault: it is in flight
                 if control.get(url + "/_mock/faults", timeout=20).json()["data"] == []:

@@ -12,8 +12,14 @@ import json
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from mockpbx.redaction import (REDACTED, is_secret_name, redact_body, redact_header, redact_headers,
-                               redact_query_string, redact_query_string_raw)
+from mockpbx.redaction import (
+    is_secret_name,
+    redact_body,
+    redact_header,
+    redact_headers,
+    redact_query_string,
+    redact_query_string_raw,
+)
 
 #: Default cut of a body and of each header value kept in the journal.
 FIELD_BYTES = 16 * 1024
@@ -101,5 +107,3 @@ def scrub(raw: RawEntry) -> RawEntry:
     return raw._replace(headers=headers, query_string=redact_query_string_raw(raw.query_string), body=body,
                         mimetype=mimetype)
 
-
-__all__ = ["REDACTED", "FIELD_BYTES", "RawEntry", "bounded", "entry_bytes", "materialize", "scrub", "utc_millis"]

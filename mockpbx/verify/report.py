@@ -10,9 +10,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 from mockpbx import __version__
+from mockpbx.redaction import Redactor
 from mockpbx.verify.client import Exchange
 from mockpbx.verify.options import VerifyOptions
-from mockpbx.redaction import Redactor
 from mockpbx.verify.results import BUSINESS, SCHEMATHESIS, CheckResult, Finding, Results
 
 #: Request headers left out of curl lines: noise, or set by curl itself.

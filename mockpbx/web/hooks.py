@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
+
 from flask import Flask, Response, request
 
 from mockpbx.backend import Backend
