@@ -46,12 +46,16 @@ class RawEntry(NamedTuple):
 def bounded(entry: RawEntry, field_bytes: int = FIELD_BYTES) -> RawEntry:
     """The entry with its body, each header value, the path and the query cut to `field_bytes`,
     noting the original lengths (in bytes) of what was cut."""
+    headers = entry.headers
+    longest = max(map(len, headers.values()), default=0)  # the common case, checked in C: nothing to cut
+    if (longest <= field_bytes and len(entry.body) <= field_bytes and len(entry.path) <= field_bytes
+            and len(entry.query_string) <= field_bytes):
+        return entry
     cut: dict[str, Any] = {}
     body = entry.body
     if len(body) > field_bytes:
         cut["body"], body = len(body), body[:field_bytes]
-    headers = entry.headers
-    if any(len(v) > field_bytes for v in headers.values()):
+    if longest > field_bytes:
         long = {k: len(v.encode("utf-8", "surrogateescape")) for k, v in headers.items() if len(v) > field_bytes}
         headers = {k: v[:field_bytes] if k in long else v for k, v in headers.items()}
         cut["headers"] = {_header_name(k): n for k, n in long.items()}
@@ -67,8 +71,9 @@ def bounded(entry: RawEntry, field_bytes: int = FIELD_BYTES) -> RawEntry:
 
 def entry_bytes(entry: RawEntry) -> int:
     """About what an entry holds, in bytes (for the journal's byte bound)."""
+    headers = entry.headers
     return (ENTRY_OVERHEAD + len(entry.path) + len(entry.query_string) + len(entry.body)
-            + sum(len(k) + len(v) for k, v in entry.headers.items()))
+            + sum(map(len, headers)) + sum(map(len, headers.values())))
 
 
 def utc_millis(moment: float) -> str:

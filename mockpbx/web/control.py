@@ -28,8 +28,10 @@ def check_control_token() -> None:
     """With a control token configured, every request under /_mock must carry it as a bearer
     token, else 401 before anything else (unknown paths and wrong methods included)."""
     expected = backend().settings.control_token
+    if not expected:
+        return
     path = request.path
-    if expected and (path == control.url_prefix or path.startswith(f"{control.url_prefix}/")):
+    if path == control.url_prefix or path.startswith(f"{control.url_prefix}/"):
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
             raise AuthenticationError("the control API needs the control token (Authorization: Bearer <token>)")
