@@ -16,6 +16,7 @@ caught by name (`api_key`), and `verify` also redacts every secret value it was 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -36,6 +37,7 @@ _PAIR = re.compile(r"""(?P<name>(?<![\w.'"-])["']?[A-Za-z][\w.-]{0,63}["']?)(?P<
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 
 
+@functools.lru_cache(maxsize=4096)  # names repeat (header names, JSON keys): decide each once
 def is_secret_name(name: str) -> bool:
     """Whether a field, parameter or header name holds a secret (any case and separator)."""
     normal = name.lower().replace("-", "").replace("_", "")

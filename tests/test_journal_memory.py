@@ -68,3 +68,14 @@ def test_rss_and_journal_stay_small_under_big_requests(workers: str) -> None:
     newest = entries[-1]
     assert newest["path"] == "/healthz" and newest["query"] == {"i": [str(REQUESTS - 1)]}
     assert newest["truncated"] == {"headers": {"X-Big": 60_000}} and len(newest["headers"]["X-Big"]) == 16 * 1024
+
+
+def test_journal_bounds_are_settings() -> None:
+    from mockpbx.settings import Settings, SettingsError
+    settings = Settings.load({"MOCKPBX_JOURNAL_BYTES": "1048576", "MOCKPBX_JOURNAL_FIELD_BYTES": "1024"})
+    assert (settings.journal_bytes, settings.journal_field_bytes) == (1048576, 1024)
+    assert Settings.load({}, journal_bytes=70000).journal_bytes == 70000
+    with pytest.raises(SettingsError, match="--journal-bytes must be from 65536"):
+        Settings.load({}, journal_bytes=10)
+    with pytest.raises(SettingsError, match="MOCKPBX_JOURNAL_FIELD_BYTES must be from 256"):
+        Settings.load({"MOCKPBX_JOURNAL_FIELD_BYTES": "1"})
