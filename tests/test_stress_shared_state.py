@@ -150,14 +150,14 @@ class _Interleaving(MemoryStore):
     def mutations_since(self, generation: int, applied: int) -> tuple[int, list[Mutation]]:
         if threading.current_thread().name == "request":
             self.syncing.set()
-            self.recording.wait(timeout=2)
+            self.recording.wait(timeout=0.5)
         return super().mutations_since(generation, applied)
 
     def record(self, validate: Callable[[], Mutation]) -> Mutation:
         with self._lock:
             if threading.current_thread().name == "control":
                 self.recording.set()
-                self.syncing.wait(timeout=2)
+                self.syncing.wait(timeout=0.5)
             return super().record(validate)
 
 
