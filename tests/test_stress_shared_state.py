@@ -49,7 +49,9 @@ class Load:
         """Run the threads; every one must end within JOIN_SECONDS (no deadlock)."""
         def body(index: int) -> None:
             try:
-                work(index, requests.Session())
+                session = requests.Session()
+                session.headers["Connection"] = "close"  # a connection per request, spread over the workers
+                work(index, session)
             except Exception as error:  # noqa: BLE001 - reported below, with the thread
                 with self._lock:
                     self.errors.append(f"thread {index}: {error!r}")
@@ -122,6 +124,7 @@ def test_shared_state_holds_under_concurrent_control_and_api_traffic(kind: str) 
         assert chaos.statuses[200] > 0
 
         control = requests.Session()
+        control.headers["Connection"] = "close"
         control.post(url + "/_mock/reset", json={}, timeout=10)
         load, added = Load(url), []
         load.run(_growth(load, added))
