@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from mockpbx.clock import ControllableClock
 from mockpbx.control.state import ControlStore, MemoryStore, Mutation
+from mockpbx.coverage.counting import Coverage
 from mockpbx.data.fixtures import Fixtures, load_fixtures
 from mockpbx.data.generator import RollingTraffic, TrafficProfile, domain_sources
 from mockpbx.data.randomness import RandomSource
@@ -65,6 +66,7 @@ class Backend:
     traffic: Traffic
     store: ControlStore
     service: PbxService = field(init=False)
+    coverage: Coverage = field(init=False)  # the outcomes of the served contract met by clients
     _tokens: TokenIssuer = field(init=False)
     _seen: tuple[int, int] = field(init=False, default=(0, 0))
     # The backend lock comes before the store's lock (see mockpbx/control/state.py), and is
@@ -73,7 +75,18 @@ class Backend:
 
     def __post_init__(self) -> None:
         self._tokens = TokenIssuer(self.settings.secret, self.settings.token_lifetime, self.clock)
+        self.coverage = Coverage.for_contract(self.settings.api_profile.contract(), self.store)
         self._rebuild()
+
+    def describe_data(self) -> str:
+        """The start-up data in words, e.g. for the banner: where from, what, and what is generated."""
+        source = str(self.settings.fixtures) if self.settings.fixtures else "the embedded default fixtures"
+        domains = len(self.fixtures.domain_specs())
+        generating = sum(1 for rolling in self.traffic.values() if rolling is not None)
+        generated = (f"{self.settings.days} days of generated calls in {generating} of {domains} domain(s)"
+                     if generating else "no generated calls")
+        return (f"{source}: {len(self.fixtures.accounts)} account(s) in {domains} domain(s), "
+                f"{len(self.fixtures.calls)} fixture call(s), {generated}")
 
     def _rebuild(self) -> None:
         self.service = PbxService(AccountBook(self.fixtures.accounts), self._tokens,

@@ -46,7 +46,26 @@ def _backend(settings: Settings):  # type: ignore[no-untyped-def]
         raise click.ClickException(f"bad fixture file: {error}") from None
 
 
-@click.group()
+#: Where `mockpbx generate` writes when no -o is given.
+GENERATE_DEFAULT_OUTPUT = "mockpbx-fixtures.json"
+
+
+class _Group(click.Group):
+    """Lists each command with the whole first paragraph of its help, not click's 45 characters."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                first = (command.short_help or command.help or "").split("\n\n", 1)[0]
+                rows.append((name, " ".join(first.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Group, context_settings={"max_content_width": 120})
 @click.version_option(__version__, prog_name="mockpbx")
 def main() -> None:
     """mockpbx: a mock of the TEL4VN PBX billing API and a contract-testing kit."""
@@ -117,12 +136,15 @@ def healthcheck(url: str | None, timeout: float) -> None:
 
 @main.command()
 @_data_options
+@click.option("--clock-start", help="Generate the history up to this RFC 3339 time instead of now, so that the "
+                                   "file can be reproduced. [env MOCKPBX_CLOCK_START]")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-              default="-", show_default=True, help="Where to write the fixture file ('-' for stdout).")
+              default=GENERATE_DEFAULT_OUTPUT, show_default=True,
+              help="Where to write the fixture file ('-' for stdout).")
 def generate(output: Path, **values: Any) -> None:
     """Write the accounts and the calls visible now (fixtures plus generated) as a fixture file."""
     from mockpbx.data.fixtures import dump_fixtures
-    settings = _settings(**values)
+    settings = _settings(**values, freeze_clock=True)  # one instant: the same file for the same inputs
     backend = _backend(settings)
     now = int(backend.clock.now())
     generated = backend.service.calls.generated_calls(now)
@@ -156,6 +178,10 @@ def contract(profile: str, output: Path, form: str) -> None:
     else:
         output.write_bytes(text)
         click.echo(f"wrote the {chosen.name} contract to {output}", err=True)
+
+
+#: Top-level modules of the `verify` extra (pyproject.toml).
+VERIFY_MODULES = frozenset({"schemathesis", "hypothesis", "urllib3"})
 
 
 class _VerifyUsageError(click.ClickException):
@@ -199,8 +225,14 @@ def verify(**values: Any) -> None:
 
     Exit 0: conformant; 1: violations found; 2: could not run.
     """
-    from mockpbx.verify.options import OptionsError, build_options
-    from mockpbx.verify.runner import verify as run_verify
+    try:
+        from mockpbx.verify.options import OptionsError, build_options
+        from mockpbx.verify.runner import verify as run_verify
+    except ModuleNotFoundError as error:  # the lean install: the mock and the plugin, no kit
+        if error.name not in VERIFY_MODULES:
+            raise
+        raise _VerifyUsageError(f"mockpbx verify needs the 'verify' extra ({error.name} is not installed): "
+                                "pip install 'mockpbx[verify]'") from None
     try:
         options = build_options(values)
     except OptionsError as error:
@@ -267,3 +299,32 @@ def drift(report_markdown: Path | None, **values: Any) -> None:
     except OptionsError as error:
         raise _VerifyUsageError(str(error)) from None
     sys.exit(run_drift(options, report_markdown=report_markdown))
+
+
+@main.command()
+@click.option("--url", required=True, help="Base URL of the running mockpbx, e.g. http://127.0.0.1:8080.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 if the API coverage is below this percentage.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report here: JSON, or Markdown if the path ends in .md.")
+@click.option("--control-token", envvar="MOCKPBX_CONTROL_TOKEN",
+              help="The mock's control token, if it has one. [env MOCKPBX_CONTROL_TOKEN]")
+def coverage(url: str, fail_under: float | None, report: Path | None, control_token: str | None) -> None:
+    """Which of the API's documented outcomes the clients of a running mock have met.
+
+    Exit 0: done (and at or above --fail-under); 1: below --fail-under; 2: could not read it.
+    """
+    from mockpbx.coverage.report import fail_under_line, summary_lines, write_report
+    from mockpbx.testing import MockPBX
+    try:
+        document = MockPBX(url, control_token=control_token).coverage()
+    except (OSError, RuntimeError, ValueError) as error:  # unreachable, refused, not a mockpbx: exit 2
+        click.echo(f"mockpbx coverage: cannot read {url.rstrip('/')}/_mock/coverage: {error}", err=True)
+        sys.exit(2)
+    click.echo("\n".join(summary_lines(document)))
+    if report is not None:
+        write_report(document, report)
+        click.echo(f"report written to {report}")
+    failure = fail_under_line(document, fail_under)
+    if failure is not None:
+        click.echo(failure)
+        sys.exit(1)

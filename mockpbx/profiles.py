@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -143,7 +144,8 @@ class Profile:
         """The resolved contract as YAML (the base file as written, for a profile with no overlay)."""
         if not self.overlay:
             return contract_path().read_bytes()
-        return yaml.safe_dump(_resolved(self.name, True), sort_keys=False, allow_unicode=True).encode()
+        return yaml.dump(_resolved(self.name, True), Dumper=_Yaml12SafeDumper, sort_keys=False,
+                         allow_unicode=True).encode()
 
     def call_shaper(self, zone: ZoneInfo) -> Callable[[Call], dict[str, object]]:
         """`call_fields` bound to a zone, for `CallPage.to_json`."""
@@ -154,6 +156,21 @@ class Profile:
         """The properties of a component schema of this profile's contract (e.g. Token, Call)."""
         schema = _resolved(self.name, self.overlay)["components"]["schemas"].get(name, {})
         return frozenset(schema.get("properties", {}))
+
+
+class _Yaml12SafeDumper(yaml.SafeDumper):
+    """Quotes strings that YAML 1.2 readers (Spectral, Redocly, most non-Python tools) would read
+    as numbers: PyYAML follows YAML 1.1 and leaves e.g. `0123456789` bare, a string to it but an
+    integer to them."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if re.fullmatch(r"[-+]?(\d[\d_]*(\.\d*)?([eE][-+]?\d+)?|0[xob][0-9a-fA-F_]+|\.\d+)", value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_str(value)
+
+
+_Yaml12SafeDumper.add_representer(str, _represent_str)
 
 
 @lru_cache(maxsize=8)

@@ -5,30 +5,59 @@
   `MOCKPBX_URL` (e.g. a CI service container).
 - `mockpbx` (per test): that server, reset to its start-up state.
 - `mockpbx_app` / `mockpbx_client`: an in-process Flask app and its test client.
+
+When a test used `mockpbx`, the session ends with the API coverage of the tests: which of
+the API's documented outcomes the client met (`--mockpbx-coverage-report`,
+`--mockpbx-coverage-fail-under`).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mockpbx.testing import MockPBX
 
+_USED = pytest.StashKey[bool]()
+_COVERAGE = pytest.StashKey[dict[str, Any]]()
+_COVERAGE_ERROR = pytest.StashKey[str]()
+
+
+def _percentage(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage from 0 to 100, not {text}")
+    return value
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """`--mockpbx-url`: use a running mockpbx instead of starting one."""
+    """`--mockpbx-url`: use a running mockpbx instead of starting one; the API-coverage options."""
     group = parser.getgroup("mockpbx")
     group.addoption("--mockpbx-url", default=None, help="URL of a running mockpbx (default: start one). "
                                                         "Env MOCKPBX_URL.")
+    group.addoption("--mockpbx-coverage-report", metavar="PATH", type=Path, default=None,
+                    help="Write the API coverage of the session here: JSON, or Markdown if PATH ends in .md.")
+    group.addoption("--mockpbx-coverage-fail-under", metavar="PCT", type=_percentage, default=None,
+                    help="Fail the session if the API coverage is below PCT percent.")
+
+
+#: Where the plugin's server differs from `mockpbx serve` (besides MockPBX's LOCAL_SERVER): less
+#: generated data, so that a session starts fast. Listed in the README.
+DEFAULT_SETTINGS: dict[str, Any] = {"days": 30, "calls_per_day": 200}
 
 
 @pytest.fixture(scope="session")
 def mockpbx_settings() -> dict[str, Any]:
     """Settings of the session's server; override to change seed, days, token_lifetime, profile..."""
-    return {"days": 30, "calls_per_day": 200}
+    return dict(DEFAULT_SETTINGS)
 
 
 @pytest.fixture(scope="session")
@@ -39,12 +68,22 @@ def mockpbx_server(request: pytest.FixtureRequest, mockpbx_settings: dict[str, A
     server = MockPBX(url, control_token=token) if url else MockPBX(**mockpbx_settings)
     with server:
         yield server
+        if request.config.stash.get(_USED, False):  # read it while the server still runs
+            try:
+                request.config.stash[_COVERAGE] = server.coverage()
+            except (OSError, RuntimeError, ValueError) as error:  # reported, never a crash at teardown
+                request.config.stash[_COVERAGE_ERROR] = str(error)
 
 
 @pytest.fixture
-def mockpbx(mockpbx_server: MockPBX) -> MockPBX:
-    """The session's mockpbx, reset: start-up data and clock, no faults, an empty journal."""
-    mockpbx_server.reset()
+def mockpbx(request: pytest.FixtureRequest, mockpbx_server: MockPBX) -> MockPBX:
+    """The session's mockpbx, reset: start-up data and clock, no faults, an empty journal.
+
+    API coverage adds up over the session: the first test clears it, later resets keep it.
+    """
+    first = not request.config.stash.get(_USED, False)
+    mockpbx_server.reset(coverage=first)
+    request.config.stash[_USED] = True
     return mockpbx_server
 
 
@@ -60,3 +99,39 @@ def mockpbx_app(mockpbx_settings: dict[str, Any]) -> Any:
 def mockpbx_client(mockpbx_app: Any) -> Any:
     """A Flask test client of `mockpbx_app`."""
     return mockpbx_app.test_client()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the coverage report and fail a passing session that is under the required coverage."""
+    from mockpbx.coverage.report import fail_under_line, write_report
+    config = session.config
+    report = config.stash.get(_COVERAGE, None)
+    if report is None:
+        return
+    path = config.getoption("--mockpbx-coverage-report")
+    if path is not None:
+        write_report(report, path)
+    if fail_under_line(report, config.getoption("--mockpbx-coverage-fail-under")) and \
+            session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The API coverage of the session, the missing outcomes by operation, and the fail-under line."""
+    from mockpbx.coverage.report import fail_under_line, summary_lines
+    error = config.stash.get(_COVERAGE_ERROR, None)
+    if error is not None:
+        terminalreporter.write_line(f"mockpbx API coverage: could not be read: {error}", yellow=True)
+    report = config.stash.get(_COVERAGE, None)
+    if report is None:
+        return
+    terminalreporter.section("mockpbx API coverage")
+    for line in summary_lines(report):
+        terminalreporter.write_line(line)
+    path = config.getoption("--mockpbx-coverage-report")
+    if path is not None:
+        terminalreporter.write_line(f"mockpbx API coverage report written to {path}")
+    failure = fail_under_line(report, config.getoption("--mockpbx-coverage-fail-under"))
+    if failure is not None:
+        terminalreporter.write_line(failure, red=True, bold=True)

@@ -33,10 +33,9 @@ def banner(settings: Settings, backend: Backend, port: int | None = None) -> str
     for account in list(backend.service.accounts)[:3]:
         lines.append(f"  demo account: username={account.login} password={account.password} "
                      f"api_key={account.api_key} (domain {account.domain_uuid}, {account.level})")
-    lines.append(f"  profile {backend.settings.profile}, time zone {backend.settings.timezone}, "
-                 f"seed {backend.settings.seed}, "
-                 f"{backend.settings.days} days of generated calls, {settings.workers} worker(s); "
-                 "Ctrl-C or SIGTERM stops")
+    lines.append(f"  data: {backend.describe_data()}; profile {backend.settings.profile}, "
+                 f"time zone {backend.settings.timezone}, seed {backend.settings.seed}, "
+                 f"{settings.workers} worker(s); Ctrl-C or SIGTERM stops")
     return "\n".join(lines)
 
 

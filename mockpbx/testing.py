@@ -24,6 +24,9 @@ from typing import Any
 DEMO_LOGIN, DEMO_PASSWORD = "foo@test.tel4vn.com", "foo123"
 DEMO_API_KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"
 DEMO_DOMAIN = "dddddddd-1111-2222-3333-eeeeeeee"
+#: Where a server started by MockPBX differs from `mockpbx serve` (listed in the README); it
+#: also ignores MOCKPBX_* variables and runs Werkzeug's threaded server in this process.
+LOCAL_SERVER: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "access_log": False}
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,7 @@ class MockPBX:
             from mockpbx.server import bind
             from mockpbx.settings import Settings
             token = {"control_token": self._control_token} if self._control_token else {}
-            settings = Settings.load({}, **{"host": "127.0.0.1", "port": 0, "access_log": False,
-                                            **self._settings, **token})
+            settings = Settings.load({}, **{**LOCAL_SERVER, **self._settings, **token})
             self._server = bind(settings, build_backend(settings), quiet=True)
             self.url = f"http://127.0.0.1:{self._server.server_port}"
             self._thread = threading.Thread(target=self._server.serve_forever, name="mockpbx", daemon=True)
@@ -128,9 +130,17 @@ class MockPBX:
                             headers={"Authorization": f"Bearer {token}"})
 
     # -- controls ----------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Back to the start-up state."""
-        self._control("POST", "/reset", {})
+    def reset(self, *, coverage: bool = False) -> None:
+        """Back to the start-up state; the API-coverage counts too if `coverage`."""
+        self._control("POST", "/reset", {"coverage": True} if coverage else {})
+
+    def coverage(self) -> dict[str, Any]:
+        """The API coverage so far: `{"outcomes": [...], "exercised": N, "total": M}`."""
+        return self._control("GET", "/coverage")  # type: ignore[no-any-return]
+
+    def clear_coverage(self) -> None:
+        """Forget the API-coverage counts."""
+        self._control("DELETE", "/coverage")
 
     def now(self) -> datetime:
         """The mock's clock."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,56 @@ def test_generate_writes_a_fixture_file_that_serves_the_same_calls(tmp_path: Pat
         original.service.calls.query(DEMO_DOMAIN, window, None, Page(1000, 0))
 
 
-def test_generate_to_stdout(env_clean: None) -> None:
+def test_generate_to_stdout_only_when_asked(env_clean: None) -> None:
+    result = CliRunner().invoke(main, ["generate", "--days", "1", "--calls-per-day", "5", "-o", "-"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["format"] == "mockpbx-fixtures/1"
+
+
+def test_generate_writes_a_file_of_a_default_name_not_the_terminal(tmp_path: Path, env_clean: None,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["generate", "--days", "1", "--calls-per-day", "5"])
-    assert result.exit_code == 0 and json.loads(result.output)["format"] == "mockpbx-fixtures/1"
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "mockpbx-fixtures.json").read_text(encoding="utf-8"))
+    assert written["format"] == "mockpbx-fixtures/1" and "{" not in result.output
+    assert "fixture calls to mockpbx-fixtures.json" in result.output
+
+
+def test_generate_with_a_clock_start_is_reproducible(tmp_path: Path, env_clean: None) -> None:
+    start = "2026-01-05T09:00:00+07:00"
+    outputs = []
+    for name in ("one.json", "two.json"):
+        args = ["generate", "--days", "2", "--calls-per-day", "40", "--seed", "4", "--clock-start", start]
+        result = CliRunner().invoke(main, [*args, "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    starts = sorted(c["start_time"] for c in json.loads(outputs[0])["calls"] if c["start_time"] >= "2026-01-03")
+    assert len(starts) > 20 and starts[-1] <= "2026-01-05T02:00:00Z"  # nothing after the clock start
+
+
+def test_help_shows_each_command_s_description_in_full() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    shown = " ".join(result.output.split())
+    for name, command in main.commands.items():
+        first_paragraph = " ".join((command.help or "").split("\n\n")[0].split())
+        assert f"{name} {first_paragraph}" in shown, name
+    assert not re.search(r"\w\.\.\.$", result.output, re.M)  # no description cut short
+
+
+def test_the_serve_banner_describes_the_data_actually_loaded(tmp_path: Path) -> None:
+    from mockpbx.server import banner
+    fixtures = tmp_path / "mine.json"
+    fixtures.write_text(json.dumps({"accounts": [{"login": "a@x", "password": "p", "user_uuid": "u1",
+                                                  "domain_uuid": "d1", "username": "a", "api_key": "k1"}],
+                                    "domains": [{"domain_uuid": "d1", "generate": False}],
+                                    "calls": [{"domain_uuid": "d1", "source": "s", "destination": "0971234567",
+                                               "start_time": "2024-01-01T08:00:00Z", "duration": 5}]}))
+    settings = Settings.load({}, fixtures=fixtures, days=90)
+    text = banner(settings, build_backend(settings))
+    assert f"data: {fixtures}: 1 account(s) in 1 domain(s), 1 fixture call(s), no generated calls;" in text
+    assert "days of generated" not in text
+    default = Settings.load({}, days=3, calls_per_day=5)
+    assert ("data: the embedded default fixtures: 2 account(s) in 2 domain(s), 3 fixture call(s), "
+            "3 days of generated calls in 2 of 2 domain(s);") in banner(default, build_backend(default))

@@ -85,3 +85,47 @@ def test_bad_files_name_the_file_the_record_and_the_problem(tmp_path: Path, docu
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot read the fixture file"):
         load_fixtures(tmp_path / "absent.json")
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"acounts": [ACCOUNT]}, "fixtures.json: (top level): unknown key 'acounts' (did you mean 'accounts'?)"),
+    ({"accounts": [{**ACCOUNT, "apikey": "k2"}]},
+     "fixtures.json: accounts[0]: unknown key 'apikey' (did you mean 'api_key'?)"),
+    ({"accounts": [ACCOUNT], "domains": [{"domain_uuid": "d1", "calls_a_day": 5}]},
+     "fixtures.json: domains[0]: unknown key 'calls_a_day' (did you mean 'calls_per_day'?)"),
+    ({"accounts": [ACCOUNT], "calls": [{"domain_uuid": "d1", "source": "s", "destination": "d",
+                                        "start_time": "2024-01-01T00:00:00Z", "duration": 1, "zzz": 0}]},
+     "fixtures.json: calls[0]: unknown key 'zzz' (known keys: domain_uuid, source, destination, start_time, "
+     "duration, end_time, amount)"),
+])
+def test_an_unknown_key_is_an_error_naming_it_and_the_nearest_known_key(tmp_path: Path, document: Any,
+                                                                         message: str) -> None:
+    with pytest.raises(DataError) as error:
+        load_fixtures(write(tmp_path, document))
+    assert str(error.value) == f"{tmp_path}/{message}"
+
+
+def test_every_problem_of_a_file_is_reported_at_once_each_with_its_record_and_field(tmp_path: Path) -> None:
+    call = {"domain_uuid": "d1", "source": "s", "destination": "d", "start_time": "2024-01-01T00:00:00Z"}
+    document = {"accounts": [{**ACCOUNT, "level": "root"}, {**ACCOUNT, "login": "b@x", "user_uuid": "u2",
+                                                            "api_key": "k2", "pasword": "x"}],
+                "calls": [{**call, "duration": 1}, {**call, "duraton": 60}, {**call, "duration": 2, "amount": -5}]}
+    with pytest.raises(DataError) as error:
+        load_fixtures(write(tmp_path, document))
+    assert str(error.value).splitlines() == [f"{tmp_path}/fixtures.json: {line}" for line in (
+        "accounts[0]: level must be one of superadmin, admin, user, agent, public",
+        "accounts[1]: unknown key 'pasword' (did you mean 'password'?)",
+        "calls[1]: unknown key 'duraton' (did you mean 'duration'?)",
+        "calls[1]: duration (or end_time) is required",
+        "calls[2]: amount must be an integer from 0 to 1000000000000",
+    )]  # calls of the rejected account's domain are not reported as knock-on errors
+
+
+def test_the_problems_listed_are_capped(tmp_path: Path) -> None:
+    bad = {"domain_uuid": "d1", "source": "s", "destination": "d", "start_time": "bad", "duration": 1}
+    with pytest.raises(DataError) as error:
+        load_fixtures(write(tmp_path, {"accounts": [ACCOUNT], "calls": [bad] * 30}))
+    lines = str(error.value).splitlines()
+    assert len(lines) == 21 and lines[19].endswith("calls[19]: start_time must be an RFC 3339 time with whole "
+                                                   "seconds, e.g. 2021-06-01T13:02:13Z")
+    assert lines[20] == f"{tmp_path}/fixtures.json: and 10 more problems (30 in all)"

@@ -24,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from mockpbx.control.counters import SharedCounters, StoreCoverage
 from mockpbx.control.faults import Fault, fault_from_record
 from mockpbx.control.journal import RawEntry, materialize, scrub
 from mockpbx.control.state import JOURNAL_BYTES, Mutation
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, body TE
 """
 
 
-class SharedStore:
+class SharedStore(StoreCoverage):
     """Control state shared through files in `directory` (see the module docstring)."""
 
     def __init__(self, directory: Path, journal_size: int = 1000, journal_bytes: int = JOURNAL_BYTES) -> None:
@@ -65,6 +66,7 @@ class SharedStore:
         self._connections: list[sqlite3.Connection] = []
         self._journal_fds: list[int] = []
         self.clock = SharedClock(self)
+        self._coverage = SharedCounters(self.directory)  # not touched by reset: cleared only on request
 
     @classmethod
     def create(cls, directory: Path, start: float, frozen: bool, journal_size: int = 1000,
@@ -123,6 +125,7 @@ class SharedStore:
                 self._header_file.close()
                 self._lock_file.close()
             self._connections, self._journal_fds, self._pid, self._local = [], [], -1, threading.local()
+        self._coverage.close()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

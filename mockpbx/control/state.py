@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from mockpbx.clock import ControllableClock
+from mockpbx.control.counters import MemoryCounters, StoreCoverage
 from mockpbx.control.faults import Fault, fault_from_record
 from mockpbx.control.journal import RawEntry, entry_bytes, materialize
 
@@ -69,9 +70,12 @@ class ControlStore(Protocol):
 
     def requests(self) -> list[dict[str, Any]]: ...
     def clear_requests(self) -> None: ...
+    def count_outcomes(self, slots: tuple[int, ...]) -> None: ...
+    def outcome_counts(self) -> list[int]: ...
+    def clear_coverage(self) -> None: ...
 
 
-class MemoryStore:
+class MemoryStore(StoreCoverage):
     """The control state of one process (any number of threads)."""
 
     def __init__(self, clock: ControllableClock, journal_size: int = 1000, journal_bytes: int = JOURNAL_BYTES) -> None:
@@ -87,6 +91,7 @@ class MemoryStore:
         self._journal_size, self._journal_bytes, self._journal_total = journal_size, journal_bytes, 0
         self._journal_epoch = 0
         self._entry_ids = itertools.count(1)
+        self._coverage = MemoryCounters()  # not touched by reset: cleared only on request
 
     def version(self) -> tuple[int, int]:
         """(reset generation, number of mutations since it), read together under the lock."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,14 @@ from mockpbx.domain.errors import DataError, InvalidRequestError
 from mockpbx.domain.records import account_from_record, call_from_record
 
 FORMAT = "mockpbx-fixtures/1"
+#: The keys each part of a file may have; any other is reported with the nearest of these.
+# `recording`: the header `mockpbx record` writes (what was recorded, from where); informational.
+TOP_KEYS = ("format", "description", "recording", "accounts", "domains", "calls")
+ACCOUNT_KEYS = ("login", "password", "user_uuid", "domain_uuid", "username", "api_key", "level")
+DOMAIN_KEYS = ("domain_uuid", "sources", "generate", "calls_per_day")
+CALL_KEYS = ("domain_uuid", "source", "destination", "start_time", "duration", "end_time", "amount")
+#: How many problems of a file are listed, at most (the rest are counted).
+MAX_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -42,19 +51,56 @@ class Fixtures:
         return list(specs.values())
 
 
-@contextmanager
-def _record(path: Path, where: str) -> Iterator[None]:
-    try:
-        yield
-    except (InvalidRequestError, ValueError) as error:
-        message = error.message if isinstance(error, InvalidRequestError) else str(error)
-        raise DataError(f"{path}: {where}: {message}") from None
+def unknown_keys(record: object, known: Sequence[str]) -> list[str]:
+    """A message for each key of `record` not in `known`, naming the nearest known key."""
+    if not isinstance(record, Mapping):
+        return []
+    messages = []
+    for key in record:
+        if key not in known:
+            nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"did you mean {nearest[0]!r}?" if nearest else f"known keys: {', '.join(known)}"
+            messages.append(f"unknown key {key!r} ({hint})")
+    return messages
 
 
-def _list(document: Mapping[str, object], key: str, path: Path) -> Sequence[object]:
+class _Problems:
+    """The problems of one file, each as `file: record: message`; raised together at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        """Note one problem of the record `where`."""
+        self.lines.append(f"{self.path}: {where}: {message}")
+
+    @contextmanager
+    def record(self, where: str, record: object, known: Sequence[str]) -> Iterator[None]:
+        """Check the keys of `record`, then note (rather than raise) what the block rejects."""
+        for message in unknown_keys(record, known):
+            self.add(where, message)
+        try:
+            yield
+        except (InvalidRequestError, ValueError) as error:
+            self.add(where, error.message if isinstance(error, InvalidRequestError) else str(error))
+
+    def raise_if_any(self) -> None:
+        """One DataError listing up to MAX_PROBLEMS problems, one a line, and how many more."""
+        if not self.lines:
+            return
+        shown = self.lines[:MAX_PROBLEMS]
+        if len(self.lines) > MAX_PROBLEMS:
+            shown.append(f"{self.path}: and {len(self.lines) - MAX_PROBLEMS} more problems "
+                         f"({len(self.lines)} in all)")
+        raise DataError("\n".join(shown))
+
+
+def _list(document: Mapping[str, object], key: str, problems: _Problems) -> Sequence[object]:
     value = document.get(key, [])
     if not isinstance(value, list):
-        raise DataError(f"{path}: {key}: must be a list")
+        problems.add(key, "must be a list")
+        return []
     return value
 
 
@@ -75,30 +121,41 @@ def _domain(record: object) -> DomainSpec:
 
 
 def parse_fixtures(document: object, path: Path) -> Fixtures:
-    """Validate a decoded fixture document; errors name the file, the record and the problem."""
+    """Validate a decoded fixture document.
+
+    Every problem is reported at once (up to MAX_PROBLEMS), one a line, as `file: record: problem`,
+    e.g. `my.json: calls[3]: unknown key 'duraton' (did you mean 'duration'?)`.
+    """
     if not isinstance(document, dict):
         raise DataError(f"{path}: the file must hold a JSON object with accounts, domains and calls")
     if document.get("format", FORMAT) != FORMAT:
         raise DataError(f"{path}: format: expected {FORMAT!r}, got {document.get('format')!r}")
+    problems = _Problems(path)
+    for message in unknown_keys(document, TOP_KEYS):
+        problems.add("(top level)", message)
     book = AccountBook()
-    for index, record in enumerate(_list(document, "accounts", path)):
-        with _record(path, f"accounts[{index}]"):
+    known: set[str] = set()  # domains of accounts, even of rejected ones: no knock-on errors for their calls
+    for index, record in enumerate(_list(document, "accounts", problems)):
+        if isinstance(record, Mapping) and isinstance(record.get("domain_uuid"), str):
+            known.add(record["domain_uuid"])
+        with problems.record(f"accounts[{index}]", record, ACCOUNT_KEYS):
             book.add(account_from_record(record))
     domains: list[DomainSpec] = []
-    for index, record in enumerate(_list(document, "domains", path)):
-        with _record(path, f"domains[{index}]"):
+    for index, record in enumerate(_list(document, "domains", problems)):
+        with problems.record(f"domains[{index}]", record, DOMAIN_KEYS):
             spec = _domain(record)
             if any(d.domain_uuid == spec.domain_uuid for d in domains):
                 raise ValueError(f"domain {spec.domain_uuid} is listed twice")
             domains.append(spec)
-    known = set(book.domains()) | {d.domain_uuid for d in domains}
+    known |= {d.domain_uuid for d in domains}
     calls: list[tuple[str, Call]] = []
-    for index, record in enumerate(_list(document, "calls", path)):
-        with _record(path, f"calls[{index}]"):
+    for index, record in enumerate(_list(document, "calls", problems)):
+        with problems.record(f"calls[{index}]", record, CALL_KEYS):
             domain = record.get("domain_uuid") if isinstance(record, Mapping) else None
             if not isinstance(domain, str) or domain not in known:
                 raise ValueError(f"domain_uuid must name a domain of an account or of domains, got {domain!r}")
             calls.append((domain, call_from_record(record)))
+    problems.raise_if_any()
     return Fixtures(tuple(book), tuple(domains), tuple(calls))
 
 

@@ -1,4 +1,4 @@
-"""The control API under /_mock/: reset, clock, accounts, calls, faults, journal."""
+"""The control API under /_mock/: reset, clock, accounts, calls, faults, journal, API coverage."""
 
 from __future__ import annotations
 
@@ -55,10 +55,30 @@ def _abort(error: _Abort) -> Response:
 
 @control.post("/reset")
 def reset() -> Response:
-    """Back to the start-up state."""
+    """Back to the start-up state; API coverage too only with `{"coverage": true}`."""
+    body = _body() if request.content_length or request.headers.get("Transfer-Encoding") else {}
+    if not isinstance(body, dict):
+        raise InvalidRequestError("the request body must be a JSON object")
+    if not isinstance(body.get("coverage", False), bool):
+        raise InvalidRequestError("coverage must be true or false")
     backend().store.reset()
+    if body.get("coverage"):
+        backend().coverage.clear()
     backend().sync()
     return json_response({"status": "reset"})
+
+
+@control.get("/coverage")
+def get_coverage() -> Response:
+    """Which outcomes of the API clients have met since start-up (or the last clearing)."""
+    return json_response(backend().coverage.to_json())
+
+
+@control.delete("/coverage")
+def clear_coverage() -> Response:
+    """Forget the API-coverage counts."""
+    backend().coverage.clear()
+    return json_response({"status": "cleared"})
 
 
 def _clock_json() -> dict[str, object]:

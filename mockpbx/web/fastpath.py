@@ -38,7 +38,7 @@ class CallLogFastPath:
                 start_response("200 OK", [("Content-Type", "application/json"),
                                           ("Content-Length", str(len(body)))])
                 environ["mockpbx.started"] = started
-                record(self._backend, environ, 200)
+                record(self._backend, environ, 200, response=body)
                 return [body]
         return self._app(environ, start_response)
 

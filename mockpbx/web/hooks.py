@@ -30,16 +30,21 @@ def _backend(app: Flask) -> Backend:
     return app.extensions["mockpbx"]  # type: ignore[no-any-return]
 
 
-def _drop_connection() -> bool:
-    """Close the client's connection without an answer, where the server exposes its socket."""
+def _client_socket() -> socket.socket | None:
+    """The client's socket, where the server exposes it."""
     sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
-    if not isinstance(sock, socket.socket):
-        return False
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    return True
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _drop_connection() -> None:
+    """Close the client's connection without an answer (once the request is journalled and counted,
+    so that a client that sees the drop and asks the control API finds it there)."""
+    sock = _client_socket()
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _broken_body() -> Iterator[bytes]:
@@ -55,17 +60,12 @@ def _fault_response(fault: Fault) -> Response | None:
         return json_response(body, fault.status or 500, fault.headers)
     if fault.kind == "drop":
         request.environ["mockpbx.dropped"] = True
-        return Response(b"", status=502)  # never sent: `after` journals the request, then drops it
+        if _client_socket() is not None:
+            return Response(b"", status=502)  # never reaches the client: its socket is shut after the journal
+        # No socket to shut (granian): the body breaks off, so the server cuts the connection
+        # after the status line, and the client never gets a complete answer.
+        return Response(_broken_body(), status=200, content_type="application/json")
     return None
-
-
-def _drop(response: Response) -> Response:
-    """Cut the client off (called once the dropped request is journaled)."""
-    if _drop_connection():
-        return response  # never reaches the client: its socket is shut
-    # No socket to shut (granian): the body breaks off, so the server cuts the connection
-    # after the status line, and the client never gets a complete answer.
-    return Response(_broken_body(), status=200, content_type="application/json")
 
 
 def install_request_hooks(app: Flask) -> None:
@@ -101,14 +101,18 @@ def install_request_hooks(app: Flask) -> None:
                 response.status_code = fault.status
             response.headers.update(fault.headers)
         body, mimetype = _request_body(backend)
-        dropped = bool(environ.get("mockpbx.dropped"))
-        record(backend, environ, None if dropped else response.status_code, fault, body, mimetype)
-        return _drop(response) if dropped else response  # the entry is in before the client sees anything
+        status = None if environ.get("mockpbx.dropped") else response.status_code
+        sent = b"" if status is None or response.is_streamed else response.get_data()
+        record(backend, environ, status, fault, body, mimetype, sent)
+        if status is None:
+            _drop_connection()
+        return response
 
 
 def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
-           body: bytes = b"", mimetype: str = "") -> None:
-    """Journal one request (and write its access-log line, if on); call it before the answer is sent."""
+           body: bytes = b"", mimetype: str = "", response: bytes = b"") -> None:
+    """Journal one request, count its API-coverage outcomes (from `response`, the body sent)
+    and write its access-log line, if on; call it before the answer (or the drop) is sent."""
     headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
     entry = bounded(RawEntry(
         backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
@@ -117,6 +121,7 @@ def record(backend: Backend, environ: dict[str, object], status: int | None, fau
         None if fault is None else (fault.id, fault.kind)), backend.settings.journal_field_bytes)
     epoch = environ.get("mockpbx.journal_epoch")
     backend.store.log(entry, epoch if isinstance(epoch, int) else None)
+    backend.coverage.count(entry, response)
     if backend.settings.access_log:
         _access_line(entry, environ)
 

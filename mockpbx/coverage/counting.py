@@ -1,0 +1,154 @@
+"""Counting outcomes as requests arrive: each journalled request is classified against the
+catalogue and its outcomes are counted in the control store (so every worker counts into one
+total, and a bounded journal loses nothing)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+from mockpbx.control.journal import RawEntry
+from mockpbx.coverage.catalogue import (
+    EMPTY_PAGE,
+    LAST_PARTIAL_PAGE,
+    NEXT_PAGE,
+    SOURCE_FILTER,
+    WINDOW_31_DAYS,
+    Catalogue,
+    Operation,
+    build_catalogue,
+)
+
+# The call-log page ends with its paging fields (mockpbx/domain/calllog.py CallPage.to_json).
+_PAGE_TAIL = re.compile(rb'"limit":([0-9]+),"offset":([0-9]+),"total":([0-9]+)\}\s*$')
+_LOCAL = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
+_31_DAYS = 31 * 86400
+MEMO_SIZE = 4096
+
+
+class OutcomeCounters(Protocol):
+    """The part of the control store that keeps the counts."""
+
+    def count_outcomes(self, slots: tuple[int, ...]) -> None: ...
+    def outcome_counts(self) -> list[int]: ...
+    def clear_coverage(self) -> None: ...
+
+
+def classify(catalogue: Catalogue, method: str, path: str, status: int | None, fault: str | None,
+             query_string: str, body: bytes) -> tuple[int, ...]:
+    """The catalogue slots of the outcomes one request met (none for paths outside the contract)."""
+    operation = catalogue.operation(method, path)
+    if operation is None:
+        return ()
+    slots: tuple[int, ...] = ()
+    if fault is not None:
+        if fault == "error":
+            slot = operation.faults.get(("error", status))
+            return () if slot is None else (slot,)
+        slots = (operation.faults[(fault, None)],)
+        if fault != "delay":  # drop and malformed: the client never got a usable answer
+            return slots
+    if status is None:
+        return slots
+    patterns = operation.errors.get(status)
+    if patterns is not None:
+        message = _error_message(body)
+        return slots + next(((slot,) for slot, pattern in patterns if pattern.search(message)), ())
+    plain = operation.plain.get(status)
+    if plain is None:
+        return slots
+    slots += (plain,)
+    if operation.success and status == 200:
+        slots += _success_slots(operation, query_string, body[-96:])
+    return slots
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    message = document.get("error") if isinstance(document, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _success_slots(operation: Operation, query_string: str, tail: bytes) -> tuple[int, ...]:
+    kinds = []
+    paging = _PAGE_TAIL.search(tail)
+    if paging is not None:
+        limit, offset, total = (int(value) for value in paging.groups())
+        if offset > 0:
+            kinds.append(NEXT_PAGE)
+        if offset >= total:
+            kinds.append(EMPTY_PAGE)
+        elif total - offset < limit:
+            kinds.append(LAST_PARTIAL_PAGE)
+    query = parse_qs(query_string, keep_blank_values=True)
+    if any(query.get("source", ())):
+        kinds.append(SOURCE_FILTER)
+    if _window_seconds(query) == _31_DAYS:
+        kinds.append(WINDOW_31_DAYS)
+    return tuple(operation.success[kind] for kind in kinds if kind in operation.success)
+
+
+def _window_seconds(query: Mapping[str, list[str]]) -> int | None:
+    """end_date - start_date on the wall clock, as the 31-day rule measures it."""
+    from datetime import datetime
+    moments = []
+    for name in ("start_date", "end_date"):
+        match = _LOCAL.fullmatch((query.get(name) or [""])[0])
+        if match is None:
+            return None
+        try:
+            year, month, day, hour, minute, second = map(int, match.groups())
+            moments.append(datetime(year, month, day, hour, minute, second))
+        except ValueError:
+            return None
+    return int((moments[1] - moments[0]).total_seconds())
+
+
+class Coverage:
+    """The outcomes of a running mock: the catalogue of its contract and the store's counters."""
+
+    def __init__(self, catalogue: Catalogue, counters: OutcomeCounters) -> None:
+        self.catalogue = catalogue
+        self.counters = counters
+        self._memo: dict[tuple[object, ...], tuple[int, ...]] = {}
+
+    @classmethod
+    def for_contract(cls, contract: Mapping[str, Any], counters: OutcomeCounters) -> Coverage:
+        """Coverage of the outcomes of `contract` (the running profile's), counted in `counters`."""
+        return cls(build_catalogue(contract), counters)
+
+    def count(self, entry: RawEntry, response: bytes) -> None:
+        """Count what one journalled request met; `response` is the body the client was sent."""
+        fault = None if entry.fault is None else entry.fault[1]
+        # A polling client repeats its requests: classify each once. A page is known by its tail
+        # (its paging fields); any other answer by all of it, or not memoised if long.
+        shown = response[-96:] if entry.status == 200 else response
+        key = (entry.method, entry.path, entry.status, fault, entry.query_string, shown)
+        slots = self._memo.get(key)
+        if slots is None:
+            slots = classify(self.catalogue, entry.method, entry.path, entry.status, fault,
+                             entry.query_string, response)
+            if len(shown) <= 1024:
+                if len(self._memo) >= MEMO_SIZE:
+                    self._memo.clear()  # bounded; cheap to fill again
+                self._memo[key] = slots
+        if slots:
+            self.counters.count_outcomes(slots)
+
+    def clear(self) -> None:
+        """Forget every count."""
+        self.counters.clear_coverage()
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"outcomes": [{operation, status, kind, count}...], "exercised": N, "total": M}`."""
+        counts = self.counters.outcome_counts()
+        outcomes = [{"operation": o.operation, "status": o.status, "kind": o.kind, "count": counts[i]}
+                    for i, o in enumerate(self.catalogue.outcomes)]
+        return {"outcomes": outcomes, "exercised": sum(1 for o in outcomes if o["count"]),
+                "total": len(outcomes)}

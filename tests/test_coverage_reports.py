@@ -1,0 +1,171 @@
+"""The API-coverage reports: the pytest plugin's summary, report files and fail-under (run with
+pytester, passing and failing), also against a server elsewhere; and `mockpbx coverage --url`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mockpbx.cli import main
+from mockpbx.testing import MockPBX
+
+pytest_plugins = ["pytester"]
+
+CONFTEST = """
+import pytest
+
+@pytest.fixture(scope="session")
+def mockpbx_settings():
+    return {"days": 2, "calls_per_day": 20, "clock_start": "2026-11-27T12:00:00+07:00", "freeze_clock": True}
+"""
+CLIENT_TESTS = """
+def test_token(mockpbx):
+    assert mockpbx.token()
+
+def test_call_log(mockpbx):
+    reply = mockpbx.call_log("2026-11-26 00:00:00", "2026-11-27 00:00:00")
+    assert reply.status == 200
+
+def test_expired_token(mockpbx):
+    token = mockpbx.token()
+    mockpbx.advance_clock(3600)
+    assert mockpbx.call_log("2026-11-26 00:00:00", "2026-11-27 00:00:00", token=token).status == 401
+"""
+TOTAL = 47  # outcomes of the bundled contract
+
+
+@pytest.fixture
+def client_tests(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_client=CLIENT_TESTS)
+    return pytester
+
+
+def headline(result: pytest.RunResult) -> str:
+    lines = [line for line in result.outlines if line.startswith("mockpbx API coverage: ")]
+    assert len(lines) == 1, result.stdout.str()
+    return lines[0]
+
+
+def test_a_passing_session_prints_the_summary_and_writes_both_reports(client_tests: pytest.Pytester) -> None:
+    result = client_tests.runpytest("--mockpbx-coverage-report", "out/coverage.json", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert result.ret == 0
+    report = json.loads((client_tests.path / "out" / "coverage.json").read_text())
+    met = {(o["operation"], o["status"], o["kind"]) for o in report["outcomes"] if o["count"]}
+    assert {("POST /v1/auth/token", 200, ""), ("GET /v1/call/log", 200, ""),
+            ("GET /v1/call/log", 401, "expired token")} <= met
+    assert report["exercised"] == len(met) and report["total"] == TOTAL == len(report["outcomes"])
+    assert headline(result) == (f"mockpbx API coverage: {len(met)}/{TOTAL} outcomes "
+                                f"({round(100 * len(met) / TOTAL)}%)")
+    result.stdout.fnmatch_lines(["*= mockpbx API coverage =*", "never met:",
+                                 "  POST /v1/auth (12): 200, 400 request body not a JSON object, *",
+                                 "  GET /v1/call/log (*): 200 page past the first, *",
+                                 "*, 400 date range must be in 31 days,*",
+                                 "mockpbx API coverage report written to out/coverage.json"])
+    assert "401 expired token" not in result.stdout.str().split("never met:")[1]
+
+    markdown = client_tests.runpytest("--mockpbx-coverage-report", "coverage.md", "-p", "no:cacheprovider")
+    assert markdown.ret == 0
+    text = (client_tests.path / "coverage.md").read_text()
+    assert text.startswith(f"# {headline(markdown)}\n")
+    assert "| 401 expired token | 1 |" in text and "| 400 date range must be in 31 days | **never** |" in text
+
+
+def test_a_session_under_the_required_coverage_fails_with_a_clear_line(client_tests: pytest.Pytester) -> None:
+    result = client_tests.runpytest("--mockpbx-coverage-fail-under", "90", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["FAIL Required mockpbx API coverage of 90% not reached. Total coverage: *%"])
+    passing = client_tests.runpytest("--mockpbx-coverage-fail-under", "5", "-p", "no:cacheprovider")
+    assert passing.ret == 0 and "FAIL Required" not in passing.stdout.str()
+
+
+def test_a_failing_test_keeps_its_own_exit_status(client_tests: pytest.Pytester) -> None:
+    client_tests.makepyfile(test_broken="def test_broken(mockpbx):\n    assert mockpbx.token() == 'x'\n")
+    result = client_tests.runpytest("--mockpbx-coverage-fail-under", "90", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["FAIL Required mockpbx API coverage of 90% not reached*"])
+
+
+def test_no_summary_when_the_mockpbx_fixture_was_not_used(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = pytester.runpytest("--mockpbx-coverage-fail-under", "90", "-p", "no:cacheprovider")
+    assert result.ret == 0
+    assert "mockpbx API coverage" not in result.stdout.str()
+
+
+def test_a_bad_fail_under_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--mockpbx-coverage-fail-under", "120")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*a percentage from 0 to 100, not 120*"])
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[MockPBX]:
+    with MockPBX(days=2, calls_per_day=20, clock_start="2026-11-27T12:00:00+07:00", freeze_clock=True) as pbx:
+        yield pbx
+
+
+def test_the_plugin_reports_a_server_elsewhere_counting_only_its_session(
+        client_tests: pytest.Pytester, elsewhere: MockPBX) -> None:
+    for _ in range(3):  # before the session: not the session's coverage
+        elsewhere.request("POST", "/v1/auth", json_body={"username": "x", "password": "y"})
+    result = client_tests.runpytest("--mockpbx-url", elsewhere.url, "--mockpbx-coverage-report", "c.json",
+                                    "-p", "no:cacheprovider")
+    assert result.ret == 0
+    report = json.loads((client_tests.path / "c.json").read_text())
+    assert report == {**elsewhere.coverage(), "percent": round(100 * report["exercised"] / TOTAL, 2)}
+    counts = {(o["operation"], o["status"], o["kind"]): o["count"] for o in report["outcomes"]}
+    assert counts[("POST /v1/auth", 401, "invalid username or password")] == 0
+    assert counts[("POST /v1/auth/token", 200, "")] == 3  # one per test
+
+
+def test_the_cli_prints_the_summary_of_a_running_mock(elsewhere: MockPBX, tmp_path: Path) -> None:
+    elsewhere.token()
+    elsewhere.request("POST", "/v1/auth", json_body={"username": "x", "password": "y"})
+    runner = CliRunner()
+    result = runner.invoke(main, ["coverage", "--url", elsewhere.url, "--report", str(tmp_path / "r.md")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"mockpbx API coverage: 2/{TOTAL} outcomes (4%)"
+    assert lines[1] == "never met:" and lines[2].startswith("  POST /v1/auth (11): 200, 400 request body")
+    assert lines[-1] == f"report written to {tmp_path / 'r.md'}"
+    assert "| 401 invalid username or password | 1 |" in (tmp_path / "r.md").read_text()
+
+    under = runner.invoke(main, ["coverage", "--url", elsewhere.url, "--fail-under", "50"])
+    assert under.exit_code == 1
+    assert under.output.splitlines()[-1] == ("FAIL Required mockpbx API coverage of 50% not reached. "
+                                             "Total coverage: 4.26%")
+    assert runner.invoke(main, ["coverage", "--url", elsewhere.url, "--fail-under", "4"]).exit_code == 0
+
+
+def test_the_cli_says_why_it_cannot_read_a_mock(elsewhere: MockPBX) -> None:
+    url = elsewhere.url
+    elsewhere.stop()
+    result = CliRunner().invoke(main, ["coverage", "--url", url])
+    assert result.exit_code == 2
+    assert f"cannot read {url}/_mock/coverage" in result.output
+
+
+def test_the_readme_shows_the_real_summary_of_the_example_tests() -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOCKPBX_", "PYTEST_"))}
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/examples", "-q", "-p", "no:cacheprovider"],
+                         cwd=root, capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("mockpbx API coverage: "))
+    end = next(i for i in range(first + 1, len(lines)) if not lines[i].startswith(("never met:", "  ")))
+    readme = (root / "README.md").read_text(encoding="utf-8").split("\n## API coverage", 1)[1]
+    shown = re.findall(r"```text\n(.*?)```", readme, re.DOTALL)[0]
+    assert shown == "\n".join(lines[first:end]) + "\n"
