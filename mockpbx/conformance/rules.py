@@ -171,9 +171,9 @@ def check_newest_first(data: list[object]) -> None:
     """Records ordered by start_time, newest first."""
     previous: datetime | None = None
     for index, record, start, _ in _timed(data):
-        if previous is not None:
-            if not (start <= previous):
-                raise RuleViolation(f"data[{index}] starts at {record.get('start_time')}, after data[{index - 1}]: not newest first")
+        if previous is not None and start > previous:
+            raise RuleViolation(f"data[{index}] starts at {record.get('start_time')}, after data[{index - 1}]: "
+                                "not newest first")
         previous = start
 
 
@@ -197,9 +197,9 @@ def check_source_filter(query: CallLogQuery, data: list[object]) -> None:
     if not isinstance(query.source, str) or not query.source:
         return
     for index, record in enumerate(data):
-        if isinstance(record, dict):
-            if not (record.get("source") == query.source):
-                raise RuleViolation(f"data[{index}] has source {record.get('source')!r}, but source={query.source!r} was asked")
+        if isinstance(record, dict) and record.get("source") != query.source:
+            raise RuleViolation(f"data[{index}] has source {record.get('source')!r}, but source={query.source!r} "
+                                "was asked")
 
 
 def page_data(status: int, body: object) -> tuple[list[object], dict[str, object]] | None:
