@@ -69,7 +69,9 @@ class Backend:
     coverage: Coverage = field(init=False)  # the outcomes of the served contract met by clients
     _tokens: TokenIssuer = field(init=False)
     _seen: tuple[int, int] = field(init=False, default=(0, 0))
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    # The backend lock comes before the store's lock (see mockpbx/control/state.py), and is
+    # re-entrant: a change validates against the synced service while holding it.
+    _lock: threading.RLock = field(init=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         self._tokens = TokenIssuer(self.settings.secret, self.settings.token_lifetime, self.clock)
@@ -98,14 +100,15 @@ class Backend:
     def sync(self) -> PbxService:
         """Apply the control changes this process has not seen yet; return the current service."""
         if self.store.version() != self._seen:
-            with self._lock:
+            with self._lock:  # backend lock, then (inside mutations_since) the store lock
                 generation, mutations = self.store.mutations_since(*self._seen)
+                applied = self._seen[1]
                 if generation != self._seen[0]:
                     self._rebuild()
-                    self._seen = (generation, 0)
+                    applied = 0
                 for mutation in mutations:
                     self._apply(mutation)
-                self._seen = (generation, self._seen[1] + len(mutations))
+                self._seen = (generation, applied + len(mutations))
         return self.service
 
     def _apply(self, mutation: Mutation) -> None:
@@ -124,8 +127,9 @@ class Backend:
             except ValueError as error:
                 raise ConflictError(str(error)) from None
             return {"type": "account", "account": {**account.__dict__}}
-        mutation = self.store.record(validate)
-        self.sync()
+        with self._lock:  # the global order: backend lock, then the store's (taken by record)
+            mutation = self.store.record(validate)
+            self.sync()
         return Account(**mutation["account"])
 
     def accounts_overview(self) -> dict[str, list[dict[str, object]]]:
@@ -155,8 +159,9 @@ class Backend:
                     raise InvalidRequestError(f"calls[{index}]: {error.message}") from None
             rows = [[c.start_time, c.duration, c.source, c.destination, c.amount] for c in parsed]
             return {"type": "calls", "domain_uuid": domain, "calls": rows}
-        mutation = self.store.record(validate)
-        self.sync()
+        with self._lock:  # the global order: backend lock, then the store's (taken by record)
+            mutation = self.store.record(validate)
+            self.sync()
         return mutation["domain_uuid"], len(mutation["calls"])
 
     def _domain_of(self, record: Mapping[str, object]) -> str:
@@ -193,4 +198,5 @@ def build_backend(settings: Settings, clock: ControllableClock | None = None,
     clock = clock or settings.start_clock()
     fixtures = load_fixtures(settings.fixtures or default_fixtures_path())
     traffic = build_traffic(settings, fixtures, clock.now())
-    return Backend(settings, clock, fixtures, traffic, store or MemoryStore(clock, settings.journal_size))
+    return Backend(settings, clock, fixtures, traffic, store or MemoryStore(clock, settings.journal_size,
+                                                                         settings.journal_bytes))

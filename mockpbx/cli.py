@@ -89,6 +89,11 @@ def main() -> None:
               help="The /_mock control API (on by default). [env MOCKPBX_CONTROL]")
 @click.option("--control-token", help="Require this bearer token on /_mock requests. [env MOCKPBX_CONTROL_TOKEN]")
 @click.option("--journal-size", type=int, help="Requests kept in the journal. [env MOCKPBX_JOURNAL_SIZE; default 1000]")
+@click.option("--journal-bytes", type=int, help="Bytes kept in the journal, besides the count. "
+                                               "[env MOCKPBX_JOURNAL_BYTES; default 4194304 (4 MiB)]")
+@click.option("--journal-field-bytes", type=int, help="Bytes of a body or of a header value kept in a journal "
+                                                     "entry (the rest is cut, and marked). "
+                                                     "[env MOCKPBX_JOURNAL_FIELD_BYTES; default 16384]")
 @click.option("--workers", type=int, help="Worker processes; they behave as one server. [env MOCKPBX_WORKERS; default 1]")
 @click.option("--threads", type=int, help="Request threads per worker: a slow client or a delayed request holds "
                                           "only its own. [env MOCKPBX_THREADS; default 64]")

@@ -112,7 +112,8 @@ def prepare(settings: Settings) -> tuple[Backend, Path | None]:
         return build_backend(settings), None
     directory = Path(tempfile.mkdtemp(prefix="mockpbx-state-"))
     start = settings.start_clock().now()
-    store = SharedStore.create(directory, start, frozen=settings.freeze_clock, journal_size=settings.journal_size)
+    store = SharedStore.create(directory, start, frozen=settings.freeze_clock, journal_size=settings.journal_size,
+                               journal_bytes=settings.journal_bytes)
     return build_backend(settings, clock=store.clock, store=store), directory  # type: ignore[arg-type]
 
 

@@ -107,6 +107,8 @@ class Settings:
     control: bool = True
     control_token: str | None = None
     journal_size: int = 1000
+    journal_bytes: int = 4 * 1024 * 1024
+    journal_field_bytes: int = 16 * 1024
     workers: int = 1
     threads: int = 64
     body_timeout: float = 10.0
@@ -185,6 +187,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "control": _bool,
     "control_token": _text,
     "journal_size": _int(1, 1_000_000),
+    "journal_bytes": _int(64 * 1024, 1024 * 1024 * 1024),
+    "journal_field_bytes": _int(256, 16 * 1024 * 1024),
     "workers": _int(1, 64),
     "threads": _int(1, 1024),
     "body_timeout": _seconds(0.05, 3600),

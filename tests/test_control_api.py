@@ -191,7 +191,7 @@ def test_delay_and_malformed_faults(client: FlaskClient) -> None:
     ({"path": "v1/auth"}, "path must be a path starting with /"),
     ({"path": "/v1/auth", "kind": "explode"}, "kind must be one of"),
     ({"path": "/v1/auth", "kind": ""}, "kind must be one of"),
-    ({"path": "/v1/auth", "status": 99}, "status must be an HTTP status"),
+    ({"path": "/v1/auth", "status": 99}, "status must be an HTTP status from 200 to 599"),
     ({"path": "/v1/auth", "status": "503"}, "status has the wrong type"),
     ({"path": "/v1/auth", "delay_ms": 60001}, "delay_ms must be from 0 to 60000"),
     ({"path": "/v1/auth", "times": 0}, "times must be at least 1"),
@@ -265,3 +265,39 @@ def test_controls_can_be_turned_off(clock: ControllableClock) -> None:
         response = client.open(path, method=method)
         assert response.status_code == 404 and response.get_json() == {"error": f"not found: {path}"}
     assert client.post("/v1/auth", json=DEMO).status_code == 200
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/_mock/reset"), ("DELETE", "/_mock/clock"), ("GET", "/_mock/no-such-thing"), ("GET", "/_mock"),
+    ("POST", "/_mock/faults"), ("PUT", "/_mock/requests"), ("GET", "/_mock/openapi.json"),
+])
+def test_without_the_control_token_every_control_request_is_401_first(clock: ControllableClock, method: str,
+                                                                       path: str) -> None:
+    client = create_app(Settings.load({}, days=0, control_token="ctl-secret"), clock=clock).test_client()
+    response = client.open(path, method=method, data=b"not json", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert "control token" in response.get_json()["error"]
+    assert client.get("/_mock/nothing", headers={"Authorization": "Bearer ctl-secret"}).status_code == 404
+    assert client.get("/_mock/reset", headers={"Authorization": "Bearer ctl-secret"}).status_code == 405
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"path": "/v1/auth", "status": 100}, "status must be an HTTP status from 200 to 599"),
+    ({"path": "/v1/auth", "status": 199}, "status must be an HTTP status from 200 to 599"),
+    ({"path": "/v1/auth", "headers": {"Transfer-Encoding": "chunked"}}, "headers must not set Transfer-Encoding"),
+    ({"path": "/v1/auth", "headers": {"content-LENGTH": "3"}}, "headers must not set content-LENGTH"),
+    ({"path": "/v1/auth", "headers": {"Retry-After": "1", "CONNECTION": "close"}}, "headers must not set CONNECTION"),
+    ({"path": "/v1/auth", "headers": ["X"]}, "headers has the wrong type"),
+])
+def test_faults_no_server_can_serve_are_refused(client: FlaskClient, body: object, message: str) -> None:
+    status, answer = post(client, "/faults", body)
+    assert status == 400 and answer["error"].startswith(message), answer
+    assert client.get("/_mock/faults").get_json() == {"data": []}
+
+
+def test_a_2xx_fault_with_ordinary_headers_is_served(client: FlaskClient) -> None:
+    status, _ = post(client, "/faults", {"path": "/healthz", "status": 200, "body": {"ok": 1},
+                                         "headers": {"X-Trace": "t", "Retry-After": "2"}})
+    assert status == 201
+    answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.get_json() == {"ok": 1} and answer.headers["X-Trace"] == "t"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mockpbx.clock import ControllableClock
-from mockpbx.control.journal import RawEntry
+from mockpbx.control.journal import RawEntry, bounded
 from mockpbx.control.shared import SharedStore
 from mockpbx.control.state import ControlStore, MemoryStore
 
@@ -102,3 +103,53 @@ def test_processes_share_one_state(tmp_path: Path) -> None:
     assert store.clock.now() == START + 100
     assert store.take_fault("GET", "/x") is None  # the child used its one time
     store.close()
+
+
+def test_close_closes_each_journal_file_once(tmp_path: Path) -> None:
+    """A rotated journal file's descriptor number is reused by the next open; close() must not close that file."""
+    import os
+    store = SharedStore.create(tmp_path / "state", START, frozen=True, journal_size=2)
+    for index in range(2):  # the second entry fills the file: it is rotated and its descriptor closed
+        store.log(RawEntry(START, "GET", f"/{index}", "", {}, b"", "", 200, 1.0, None))
+    unrelated = os.open(tmp_path / "unrelated", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        store.close()
+        os.write(unrelated, b"still open")  # raises EBADF if close() closed it as a stale journal fd
+    finally:
+        os.close(unrelated)
+
+
+def _entry(path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> RawEntry:
+    return RawEntry(START, "POST", path, "", headers or {}, body, "text/plain", 200, 1.0, None)
+
+
+@pytest.mark.parametrize("kind", ["memory", "shared"])
+def test_journal_is_bounded_in_bytes(kind: str, tmp_path: Path) -> None:
+    bound = 256 * 1024
+    store: ControlStore = (MemoryStore(ControllableClock(start=START), journal_size=1000, journal_bytes=bound)
+                           if kind == "memory" else
+                           SharedStore.create(tmp_path / "s", START, frozen=True, journal_size=1000, journal_bytes=bound))
+    for index in range(200):
+        store.log(bounded(_entry(f"/{index}", b"x" * 60_000, {"HTTP_X_BIG": "y" * 60_000}), 16 * 1024))
+    entries = store.requests()
+    size = len(json.dumps(entries))
+    assert 5 <= len(entries) < 200 and size < 2 * bound
+    assert [e["path"] for e in entries] == [f"/{i}" for i in range(200 - len(entries), 200)]  # the newest, in order
+    newest = entries[-1]
+    assert newest["truncated"] == {"body": 60_000, "headers": {"X-Big": 60_000}}
+    assert len(newest["body"]) == 16 * 1024 and len(newest["headers"]["X-Big"]) == 16 * 1024
+    if isinstance(store, SharedStore):
+        store.close()
+
+
+def test_an_entry_begun_before_a_clearing_is_not_journaled(store: ControlStore) -> None:
+    before = store.journal_epoch()
+    store.log(_entry("/kept"), before)
+    store.clear_requests()
+    store.log(_entry("/in-flight-during-the-clear"), before)
+    store.log(_entry("/after"), store.journal_epoch())
+    assert [e["path"] for e in store.requests()] == ["/after"]
+    during = store.journal_epoch()
+    store.reset()
+    store.log(_entry("/in-flight-during-the-reset"), during)
+    assert store.requests() == []

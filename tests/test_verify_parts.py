@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mockpbx.conformance import rules
+from mockpbx.redaction import REDACTED, Redactor
 from mockpbx.resources import contract_path
 from mockpbx.verify.client import BudgetedClient, BudgetExhausted, Pacer, retry_after
 from mockpbx.verify.contract import load
 from mockpbx.verify.options import OptionsError, build_options, parse_rate
-from mockpbx.verify.redact import REDACTED, Redactor
 from tests.verify.broken import serve, small_mock
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

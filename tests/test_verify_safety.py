@@ -54,8 +54,8 @@ class VirtualTime:
 
 
 def test_the_rate_limit_spaces_every_request_start(mock: WSGIApp) -> None:
+    from mockpbx.redaction import Redactor
     from mockpbx.verify.client import BudgetedClient
-    from mockpbx.verify.redact import Redactor
     virtual = VirtualTime()
     recording = Recording(mock)
     with serve(recording) as url:

@@ -1,8 +1,9 @@
 """The call log's business rules as framework-free checks on one request and its response.
 
 Each check takes what was asked (the query) and what came back (status, JSON body) and
-raises AssertionError with a message saying what was expected and what came back. The
+raises `RuleViolation` with a message saying what was expected and what came back. The
 schemathesis checks and `mockpbx verify` both use them, against the mock or a real host.
+Checks are explicit `raise`s, never `assert` statements: `python -O` must not turn them off.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ MAX_TOKEN_LIFETIME = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
 #: Host offsets that explain a shift best: UTC, and the vendor's zone (Asia/Ho_Chi_Minh).
 LIKELY_HOST_OFFSETS = (timedelta(0), timedelta(hours=7))
+
+
+class RuleViolation(AssertionError):
+    """A business rule the answer broke. An AssertionError, so that schemathesis and pytest
+    report it as a failed check, but raised explicitly: it holds under `python -O`."""
 
 
 def parse_local(value: object) -> datetime | None:
@@ -110,15 +116,17 @@ def check_window_rule(query: CallLogQuery, status: int, body: object, message: s
     start, end = window
     length = end - start
     if start > end:
-        assert status == 400, f"start_date {query.start_date} is after end_date {query.end_date}: expected 400, got {status}"
+        if not (status == 400):
+            raise RuleViolation(f"start_date {query.start_date} is after end_date {query.end_date}: expected 400, got {status}")
         return
     if length > MAX_RANGE:
-        assert status == 400, f"window of {length} is over 31 days: expected 400, got {status}"
-        assert body == {"error": message}, (
-            f"window of {length} is over 31 days: expected body {{\"error\": \"{message}\"}}, got {body!r}")
+        if not (status == 400):
+            raise RuleViolation(f"window of {length} is over 31 days: expected 400, got {status}")
+        if not (body == {"error": message}):
+            raise RuleViolation(f"window of {length} is over 31 days: expected body {{\"error\": \"{message}\"}}, got {body!r}")
         return
     if status == 400 and isinstance(body, dict) and body.get("error") == message:
-        raise AssertionError(f"window of {length} is within 31 days but was rejected with {body!r}")
+        raise RuleViolation(f"window of {length} is within 31 days but was rejected with {body!r}")
 
 
 def _timed(data: list[object]) -> Iterator[tuple[int, dict[str, object], datetime, datetime]]:
@@ -134,14 +142,17 @@ def check_page_shape(query: CallLogQuery, data: list[object], body: dict[str, ob
     """limit and offset echoed, at most `limit` records, exactly as many as total and offset leave."""
     limit, offset, total = query.expected_limit(), query.expected_offset(), body.get("total")
     if limit is not None:
-        assert body.get("limit") == limit, f"limit: expected {limit} echoed, got {body.get('limit')!r}"
-        assert len(data) <= limit, f"page has {len(data)} records, more than limit {limit}"
+        if not (body.get("limit") == limit):
+            raise RuleViolation(f"limit: expected {limit} echoed, got {body.get('limit')!r}")
+        if not (len(data) <= limit):
+            raise RuleViolation(f"page has {len(data)} records, more than limit {limit}")
     if offset is not None:
-        assert body.get("offset") == offset, f"offset: expected {offset} echoed, got {body.get('offset')!r}"
+        if not (body.get("offset") == offset):
+            raise RuleViolation(f"offset: expected {offset} echoed, got {body.get('offset')!r}")
         if limit is not None and isinstance(total, int):
             expected = max(0, min(limit, total - offset))
-            assert len(data) == expected, (
-                f"page has {len(data)} records; with total {total}, offset {offset} and limit {limit} "
+            if not (len(data) == expected):
+                raise RuleViolation(f"page has {len(data)} records; with total {total}, offset {offset} and limit {limit} "
                 f"it should have {expected}")
 
 
@@ -149,20 +160,20 @@ def check_record_arithmetic(data: list[object]) -> None:
     """Every record: duration = end_time - start_time, amount a non-negative integer."""
     for index, record, start, end in _timed(data):
         duration = record.get("duration")
-        assert duration == int((end - start).total_seconds()), (
-            f"data[{index}]: duration {duration!r} but end_time - start_time is {int((end - start).total_seconds())} s")
+        if not (duration == int((end - start).total_seconds())):
+            raise RuleViolation(f"data[{index}]: duration {duration!r} but end_time - start_time is {int((end - start).total_seconds())} s")
         amount = record.get("amount")
-        assert isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0, (
-            f"data[{index}]: amount must be a non-negative integer, got {amount!r}")
+        if not (isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0):
+            raise RuleViolation(f"data[{index}]: amount must be a non-negative integer, got {amount!r}")
 
 
 def check_newest_first(data: list[object]) -> None:
     """Records ordered by start_time, newest first."""
     previous: datetime | None = None
     for index, record, start, _ in _timed(data):
-        if previous is not None:
-            assert start <= previous, (
-                f"data[{index}] starts at {record.get('start_time')}, after data[{index - 1}]: not newest first")
+        if previous is not None and start > previous:
+            raise RuleViolation(f"data[{index}] starts at {record.get('start_time')}, after data[{index - 1}]: "
+                                "not newest first")
         previous = start
 
 
@@ -176,9 +187,9 @@ def check_in_window(query: CallLogQuery, data: list[object], zone: ZoneInfo,
         local = read_time(record.get("start_time"), zone)
         if local is None:
             continue
-        assert window[0] <= local <= window[1], (
-            f"data[{index}] starts at {record.get('start_time')} = {local} in {zone.key}, "
-            f"outside the window {query.start_date} .. {query.end_date}")
+        if not (window[0] <= local <= window[1]):
+            raise RuleViolation(f"data[{index}] starts at {record.get('start_time')} = {local} in {zone.key}, "
+                                f"outside the window {query.start_date} .. {query.end_date}")
 
 
 def check_source_filter(query: CallLogQuery, data: list[object]) -> None:
@@ -186,9 +197,9 @@ def check_source_filter(query: CallLogQuery, data: list[object]) -> None:
     if not isinstance(query.source, str) or not query.source:
         return
     for index, record in enumerate(data):
-        if isinstance(record, dict):
-            assert record.get("source") == query.source, (
-                f"data[{index}] has source {record.get('source')!r}, but source={query.source!r} was asked")
+        if isinstance(record, dict) and record.get("source") != query.source:
+            raise RuleViolation(f"data[{index}] has source {record.get('source')!r}, but source={query.source!r} "
+                                "was asked")
 
 
 def page_data(status: int, body: object) -> tuple[list[object], dict[str, object]] | None:
@@ -217,13 +228,13 @@ def check_page(query: CallLogQuery, status: int, body: object, zone: ZoneInfo,
 
 def check_token_expiry(expire_at: object, now: float) -> None:
     """`expire_at` is an integer of Unix seconds in the near future (not milliseconds, not past)."""
-    assert isinstance(expire_at, int) and not isinstance(expire_at, bool), (
-        f"expire_at must be an integer of Unix seconds, got {expire_at!r}")
+    if not (isinstance(expire_at, int) and not isinstance(expire_at, bool)):
+        raise RuleViolation(f"expire_at must be an integer of Unix seconds, got {expire_at!r}")
     earliest = now - CLOCK_SKEW.total_seconds()
     latest = now + (MAX_TOKEN_LIFETIME + CLOCK_SKEW).total_seconds()
     unit = " (milliseconds?)" if expire_at > 1000 * now else ""
-    assert earliest < expire_at <= latest, (
-        f"expire_at {expire_at}{unit} should be Unix seconds in the near future "
+    if not (earliest < expire_at <= latest):
+        raise RuleViolation(f"expire_at {expire_at}{unit} should be Unix seconds in the near future "
         f"(now is {int(now)}; at most {MAX_TOKEN_LIFETIME.days} days ahead)")
 
 
@@ -233,10 +244,10 @@ MAX_EXPIRED_IN = timedelta(days=400)
 
 def check_expired_in(expired_in: object) -> None:
     """`expired_in` (the revised profile) is a positive integer of seconds, not milliseconds."""
-    assert isinstance(expired_in, int) and not isinstance(expired_in, bool), (
-        f"expired_in must be an integer of seconds, got {expired_in!r}")
-    assert 0 < expired_in <= MAX_EXPIRED_IN.total_seconds(), (
-        f"expired_in {expired_in} should be a lifetime in seconds, from 1 to {int(MAX_EXPIRED_IN.total_seconds())}")
+    if not (isinstance(expired_in, int) and not isinstance(expired_in, bool)):
+        raise RuleViolation(f"expired_in must be an integer of seconds, got {expired_in!r}")
+    if not (0 < expired_in <= MAX_EXPIRED_IN.total_seconds()):
+        raise RuleViolation(f"expired_in {expired_in} should be a lifetime in seconds, from 1 to {int(MAX_EXPIRED_IN.total_seconds())}")
 
 
 def record_key(record: object) -> str:
@@ -246,8 +257,8 @@ def record_key(record: object) -> str:
 
 def check_total_stable(first_total: int, total: object, offset: int) -> None:
     """`total` does not change while paging through the same query."""
-    assert total == first_total, (
-        f"total changed while paging: {first_total} on the first page, {total!r} at offset {offset}")
+    if not (total == first_total):
+        raise RuleViolation(f"total changed while paging: {first_total} on the first page, {total!r} at offset {offset}")
 
 
 def check_pages_cover(pages: Sequence[tuple[int, list[object]]], total: int,
@@ -259,15 +270,17 @@ def check_pages_cover(pages: Sequence[tuple[int, list[object]]], total: int,
         for index, record in enumerate(data):
             key = record_key(record)
             if key in seen and (full is None or full.count(record) < 2):
-                raise AssertionError(f"the page at offset {offset} repeats, at data[{index}], the record "
+                raise RuleViolation(f"the page at offset {offset} repeats, at data[{index}], the record "
                                      f"seen at position {seen[key]}: pages overlap")
             seen.setdefault(key, offset + index)
             joined.append(record)
     covered = min(total, pages[-1][0] + len(pages[-1][1])) if pages else 0
-    assert len(joined) == covered, f"pages hold {len(joined)} records together, expected {covered} of total {total}"
+    if not (len(joined) == covered):
+        raise RuleViolation(f"pages hold {len(joined)} records together, expected {covered} of total {total}")
     if full is not None:
         for index, (left, right) in enumerate(zip(joined, full)):
-            assert left == right, (f"record {index} of the pages put together differs from record {index} "
+            if not (left == right):
+                raise RuleViolation(f"record {index} of the pages put together differs from record {index} "
                                    f"of a single page of {len(full)}: {left!r} != {right!r}")
 
 

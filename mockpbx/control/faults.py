@@ -13,6 +13,11 @@ KINDS = ("error", "delay", "drop", "malformed")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")  # what every server can send: printable ASCII
 MAX_DELAY_MS = 60_000
+#: Headers that frame the message or the connection: the server sets them, a fault cannot
+#: (a fault's Transfer-Encoding or Content-Length would make the answer unreadable; WSGI
+#: forbids hop-by-hop headers to applications). Compared in lower case.
+FRAMING_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "keep-alive",
+                             "upgrade", "te", "trailer", "proxy-connection"})
 _METHODS = ("*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
 
@@ -75,16 +80,19 @@ def fault_from_record(record: object, fault_id: int) -> Fault:
         kind = "delay" if status is None and delay else "error"
     if kind not in KINDS:
         raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}")
-    if status is not None and not 100 <= status <= 599:  # type: ignore[operator]
-        raise InvalidRequestError("status must be an HTTP status from 100 to 599")
+    if status is not None and not 200 <= status <= 599:  # type: ignore[operator]
+        raise InvalidRequestError("status must be an HTTP status from 200 to 599 (a 1xx is not a final answer)")
     if not 0 <= delay <= MAX_DELAY_MS:  # type: ignore[operator]
         raise InvalidRequestError(f"delay_ms must be from 0 to {MAX_DELAY_MS}")
     if times is not None and times < 1:  # type: ignore[operator]
         raise InvalidRequestError("times must be at least 1 (omit it for until cleared)")
-    assert isinstance(headers, dict)
-    if not all(isinstance(v, str) and _HEADER_NAME.fullmatch(k) and _HEADER_VALUE.fullmatch(v)
-               for k, v in headers.items()):
+    if not isinstance(headers, dict) or not all(
+            isinstance(v, str) and _HEADER_NAME.fullmatch(k) and _HEADER_VALUE.fullmatch(v) for k, v in headers.items()):
         raise InvalidRequestError("headers must map header names to strings (one line each)")
+    framing = sorted(k for k in headers if k.lower() in FRAMING_HEADERS)
+    if framing:
+        raise InvalidRequestError(f"headers must not set {', '.join(framing)}: the server frames the answer "
+                                  "(Transfer-Encoding, Content-Length, Connection and other hop-by-hop headers)")
     body = record.get("body")
     if body is not None:
         json.dumps(body)

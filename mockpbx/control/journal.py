@@ -1,58 +1,30 @@
-"""Journal entries of the requests the mock saw, with secrets redacted."""
+"""Journal entries of the requests the mock saw: bounded in bytes, secrets redacted.
+
+Each entry keeps at most `field_bytes` of the request body and of each header value (the
+rest is cut when the request is recorded, and the entry says how long the original was);
+the stores bound the whole journal by a count and by a total of `entry_bytes`.
+Redaction is `mockpbx.redaction`'s, the same as the access log's and verify's.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs
 
-REDACTED = "<redacted>"
-SECRET_KEYS = frozenset({"password", "api_key", "token", "refresh_token", "jwt_secret", "control_token"})
-SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
-MAX_BODY_CHARS = 4096
+from mockpbx.redaction import (
+    is_secret_name,
+    redact_body,
+    redact_header,
+    redact_headers,
+    redact_query_string,
+    redact_query_string_raw,
+)
 
-
-def redact(value: object) -> object:
-    """A copy of a JSON value with every secret-named field replaced."""
-    if isinstance(value, dict):
-        return {k: REDACTED if k.lower() in SECRET_KEYS else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers with credentials hidden; the auth scheme stays visible (`Bearer <redacted>`)."""
-    shown = {}
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS:
-            scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
-            value = f"{scheme} {REDACTED}".strip()
-        shown[name] = value
-    return shown
-
-
-def redact_query(query: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    """Query values, with secret-named ones hidden."""
-    return {k: [REDACTED] * len(v) if k.lower() in SECRET_KEYS else list(v) for k, v in query.items()}
-
-
-def body_for_journal(raw: bytes, mimetype: str) -> object:
-    """The request body as JSON (redacted), or as text cut to a few KiB; None when empty."""
-    if not raw:
-        return None
-    text = raw.decode("utf-8", "replace")
-    if mimetype == "application/json" or mimetype.endswith("+json"):
-        try:
-            return redact(json.loads(text))
-        except (ValueError, RecursionError):
-            pass
-    for key in SECRET_KEYS:  # a secret in a non-JSON body: keep none of it
-        if key in text:
-            return REDACTED
-    return text[:MAX_BODY_CHARS]
+#: Default cut of a body and of each header value kept in the journal.
+FIELD_BYTES = 16 * 1024
+#: What an entry costs besides its body and headers (times, method, status ...), for the byte bound.
+ENTRY_OVERHEAD = 256
 
 
 class RawEntry(NamedTuple):
@@ -68,6 +40,40 @@ class RawEntry(NamedTuple):
     status: int | None
     duration_ms: float
     fault: tuple[int, str] | None
+    truncated: dict[str, Any] | None = None  # {"body": original bytes, "headers": {key: original bytes}}
+
+
+def bounded(entry: RawEntry, field_bytes: int = FIELD_BYTES) -> RawEntry:
+    """The entry with its body, each header value, the path and the query cut to `field_bytes`,
+    noting the original lengths (in bytes) of what was cut."""
+    headers = entry.headers
+    longest = max(map(len, headers.values()), default=0)  # the common case, checked in C: nothing to cut
+    if (longest <= field_bytes and len(entry.body) <= field_bytes and len(entry.path) <= field_bytes
+            and len(entry.query_string) <= field_bytes):
+        return entry
+    cut: dict[str, Any] = {}
+    body = entry.body
+    if len(body) > field_bytes:
+        cut["body"], body = len(body), body[:field_bytes]
+    if longest > field_bytes:
+        long = {k: len(v.encode("utf-8", "surrogateescape")) for k, v in headers.items() if len(v) > field_bytes}
+        headers = {k: v[:field_bytes] if k in long else v for k, v in headers.items()}
+        cut["headers"] = {_header_name(k): n for k, n in long.items()}
+    path, query = entry.path, entry.query_string
+    if len(path) > field_bytes:
+        cut["path"], path = len(path), path[:field_bytes]
+    if len(query) > field_bytes:
+        cut["query"], query = len(query), query[:field_bytes]
+    if not cut:
+        return entry
+    return entry._replace(body=body, headers=headers, path=path, query_string=query, truncated=cut)
+
+
+def entry_bytes(entry: RawEntry) -> int:
+    """About what an entry holds, in bytes (for the journal's byte bound)."""
+    headers = entry.headers
+    return (ENTRY_OVERHEAD + len(entry.path) + len(entry.query_string) + len(entry.body)
+            + sum(map(len, headers)) + sum(map(len, headers.values())))
 
 
 def utc_millis(moment: float) -> str:
@@ -85,28 +91,24 @@ def materialize(raw: RawEntry) -> dict[str, Any]:
         "time": utc_millis(raw.moment),
         "method": raw.method,
         "path": raw.path,
-        "query": redact_query(parse_qs(raw.query_string, keep_blank_values=True)),
+        "query": redact_query_string(raw.query_string),
         "headers": redact_headers({_header_name(k): v for k, v in raw.headers.items()}),
-        "body": body_for_journal(raw.body, raw.mimetype),
+        "body": redact_body(raw.body, raw.mimetype),
         "status": raw.status,
         "duration_ms": round(raw.duration_ms, 3),
         "fault": None if raw.fault is None else {"id": raw.fault[0], "kind": raw.fault[1]},
+        "truncated": raw.truncated,
     }
 
 
-_SECRET_ENVIRON = frozenset("HTTP_" + h.upper().replace("-", "_") for h in SECRET_HEADERS)
-
-
 def scrub(raw: RawEntry) -> RawEntry:
-    """The entry with every secret gone, cheaply, for writing it out of the process."""
-    headers = {k: (f"{v.split(' ', 1)[0]} {REDACTED}" if " " in v.strip() else REDACTED)
-               if k in _SECRET_ENVIRON else v for k, v in raw.headers.items()}
-    query = raw.query_string
-    if any(key in query.lower() for key in SECRET_KEYS):
-        from urllib.parse import urlencode
-        query = urlencode(redact_query(parse_qs(query, keep_blank_values=True)), doseq=True)
+    """The entry with every secret gone, for writing it out of the process (already bounded)."""
+    headers = {k: redact_header(_header_name(k), v) if is_secret_name(k) or "eyJ" in v else v
+               for k, v in raw.headers.items()}
     body, mimetype = raw.body, raw.mimetype
     if body:
-        shown = body_for_journal(body, mimetype)
+        shown = redact_body(body, mimetype)
         body, mimetype = json.dumps(shown).encode(), "application/json"
-    return raw._replace(headers=headers, query_string=query, body=body, mimetype=mimetype)
+    return raw._replace(headers=headers, query_string=redact_query_string_raw(raw.query_string), body=body,
+                        mimetype=mimetype)
+

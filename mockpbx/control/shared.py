@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from mockpbx.control.counters import SharedCounters, StoreCoverage
 from mockpbx.control.faults import Fault, fault_from_record
 from mockpbx.control.journal import RawEntry, materialize, scrub
-from mockpbx.control.state import Mutation
+from mockpbx.control.state import JOURNAL_BYTES, Mutation
 
 _MAGIC = 0x6D6F636B706278  # "mockpbx"
 _HEADER = struct.Struct("<8q3d")
@@ -56,9 +56,9 @@ CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, body TE
 class SharedStore(StoreCoverage):
     """Control state shared through files in `directory` (see the module docstring)."""
 
-    def __init__(self, directory: Path, journal_size: int = 1000) -> None:
+    def __init__(self, directory: Path, journal_size: int = 1000, journal_bytes: int = JOURNAL_BYTES) -> None:
         self.directory = Path(directory)
-        self.journal_size = journal_size
+        self.journal_size, self.journal_bytes = journal_size, journal_bytes
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._pid = -1
@@ -69,7 +69,8 @@ class SharedStore(StoreCoverage):
         self._coverage = SharedCounters(self.directory)  # not touched by reset: cleared only on request
 
     @classmethod
-    def create(cls, directory: Path, start: float, frozen: bool, journal_size: int = 1000) -> SharedStore:
+    def create(cls, directory: Path, start: float, frozen: bool, journal_size: int = 1000,
+               journal_bytes: int = JOURNAL_BYTES) -> SharedStore:
         """Initialise the files (in the parent process) with the clock's start-up state."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ class SharedStore(StoreCoverage):
         with sqlite3.connect(directory / "state.sqlite") as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
-        return cls(directory, journal_size)
+        return cls(directory, journal_size, journal_bytes)
 
     # -- per-process handles ---------------------------------------------------------------
     def _open(self) -> None:
@@ -242,27 +243,46 @@ class SharedStore(StoreCoverage):
                     return fault
         return None
 
-    def log(self, entry: RawEntry) -> None:
-        """Append a journal entry to this process's file, secrets scrubbed before it is written.
+    def journal_epoch(self) -> int:
+        """Which clearing of the journal is current (a header read)."""
+        return self.header().journal_epoch
 
-        Each process appends whole lines to a file of its own (no lock, no contention); the
-        reader merges the files of the current epoch; clearing starts a new epoch.
+    def log(self, entry: RawEntry, epoch: int | None = None) -> None:
+        """Append a journal entry to this thread's file, secrets scrubbed before it is written,
+        unless the journal was cleared since the request began at `epoch`.
+
+        Each thread appends whole lines to a file of its own (no lock, no contention); the
+        reader merges the files of the current epoch, newest first within the count and byte
+        bounds; clearing starts a new epoch. A file is rotated (one old file kept) at the count
+        or the byte bound, so a thread's files hold at most about twice `journal_bytes`.
         """
-        epoch = self.header().journal_epoch
+        current = self.header().journal_epoch
+        if epoch is not None and epoch != current:
+            return  # began before a reset or a clearing: not part of the journal since
+        epoch = current
         if getattr(self._local, "journal", None) is None or self._local.journal[0] != epoch:
             self._open_journal(epoch)
-        _, fd, count = self._local.journal
+        _, fd, count, written = self._local.journal
         row: list[Any] = [time.time_ns(), count, *scrub(entry)]  # real time orders the processes' lines
         row[7] = row[7].decode("utf-8", "replace")  # the body, already redacted
         line = (json.dumps(row, separators=(",", ":")) + "\n").encode()
         os.write(fd, line)
-        if count + 1 >= self.journal_size:  # rotate: keep the last file whole, start a new one
-            os.close(fd)
+        written += len(line)
+        if count + 1 >= self.journal_size or written >= self.journal_bytes:  # rotate: keep the last file
+            self._close_journal_fd(fd)
             name = self._journal_name(epoch)
             os.replace(name, name.with_suffix(".old"))
             self._local.journal = None
         else:
-            self._local.journal = (epoch, fd, count + 1)
+            self._local.journal = (epoch, fd, count + 1, written)
+
+    def _close_journal_fd(self, fd: int) -> None:
+        """Close a journal file once: it leaves the list `close()` closes, so a number the
+        system hands out again (to an unrelated file) is never closed a second time."""
+        with self._thread_lock:
+            if fd in self._journal_fds:
+                self._journal_fds.remove(fd)
+                os.close(fd)
 
     def _journal_name(self, epoch: int) -> Path:
         return self.directory / f"journal-{epoch}-{os.getpid()}-{threading.get_ident()}.jsonl"
@@ -270,23 +290,33 @@ class SharedStore(StoreCoverage):
     def _open_journal(self, epoch: int) -> None:
         old = getattr(self._local, "journal", None)
         if old is not None:
-            os.close(old[1])
+            self._close_journal_fd(old[1])
         fd = os.open(self._journal_name(epoch), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._local.journal = (epoch, fd, 0)
+        self._local.journal = (epoch, fd, 0, 0)
         with self._thread_lock:
             self._journal_fds.append(fd)
 
     def requests(self) -> list[dict[str, Any]]:
         """The journal of every process, oldest first."""
         epoch = self.header().journal_epoch
-        rows: list[list[Any]] = []
+        rows: list[tuple[int, list[Any]]] = []
         for path in self.directory.glob(f"journal-{epoch}-*"):
-            with open(path, encoding="utf-8") as lines:
-                rows.extend(json.loads(line) for line in lines if line.endswith("\n"))
-        rows.sort(key=lambda row: (row[0], row[1]))
-        rows = rows[-self.journal_size:]
+            try:
+                with open(path, encoding="utf-8") as lines:
+                    rows.extend((len(line), json.loads(line)) for line in lines if line.endswith("\n"))
+            except FileNotFoundError:  # rotated or cleared while we listed
+                continue
+        rows.sort(key=lambda sized: (sized[1][0], sized[1][1]))
+        kept: list[list[Any]] = []
+        total = 0
+        for size, row in reversed(rows):  # the newest first, within the count and the byte bound
+            total += size
+            if kept and (len(kept) >= self.journal_size or total > self.journal_bytes):
+                break
+            kept.append(row)
+        newest = kept[::-1]
         return [{**materialize(RawEntry(*row[2:7], row[7].encode(), *row[8:])), "id": index}  # type: ignore[call-arg]
-                for index, row in enumerate(rows, start=1)]
+                for index, row in enumerate(newest, start=1)]
 
     def clear_requests(self) -> None:
         """Empty the journal: a new epoch; the old files go."""

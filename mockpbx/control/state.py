@@ -5,6 +5,20 @@ the accounts and calls added since the last reset (an ordered log of mutations),
 faults and the journal. A worker applies the mutations it has not seen yet before each
 request (see `Backend.sync`), so a store shared between processes (same interface, other
 storage) makes several workers behave as one server.
+
+Lock order. Every thread that holds more than one of these locks takes them in this order,
+never the other way round, and never calls back up the list while holding a later one:
+
+1. `Backend._lock` (per process, re-entrant): applying mutations (`Backend.sync`), and around
+   a control change (`add_account`, `add_calls`), whose validation syncs inside step 2.
+2. The store lock: `MemoryStore._lock` (re-entrant), or `SharedStore._locked()` (its thread
+   lock, then the cross-process `flock`, re-entrant within a thread).
+3. `ControllableClock._lock` and `CallLog._lock`: leaves, nothing is called under them.
+
+So `store.record(validate)` is only called with the backend lock already held: `validate`
+syncs (backend lock again, re-entrant) without ever waiting for it under the store lock.
+The journal has no lock of its own: `MemoryStore` appends under the store lock; `SharedStore`
+appends to a file per thread.
 """
 
 from __future__ import annotations
@@ -18,7 +32,10 @@ from typing import Any, Protocol
 from mockpbx.clock import ControllableClock
 from mockpbx.control.counters import MemoryCounters, StoreCoverage
 from mockpbx.control.faults import Fault, fault_from_record
-from mockpbx.control.journal import RawEntry, materialize
+from mockpbx.control.journal import RawEntry, entry_bytes, materialize
+
+#: Default bound of the journal's total size, besides its count.
+JOURNAL_BYTES = 4 * 1024 * 1024
 
 Mutation = dict[str, Any]
 
@@ -45,7 +62,12 @@ class ControlStore(Protocol):
     def clear_faults(self, fault_id: int | None = None) -> int: ...
     def take_fault(self, method: str, path: str) -> Fault | None: ...
     def has_faults(self) -> bool: ...
-    def log(self, entry: RawEntry) -> None: ...
+    def journal_epoch(self) -> int:
+        """Which clearing of the journal is current; a request notes it when it starts."""
+
+    def log(self, entry: RawEntry, epoch: int | None = None) -> None:
+        """Journal an entry, unless the journal was cleared (or reset) since `epoch`."""
+
     def requests(self) -> list[dict[str, Any]]: ...
     def clear_requests(self) -> None: ...
     def count_outcomes(self, slots: tuple[int, ...]) -> None: ...
@@ -56,7 +78,7 @@ class ControlStore(Protocol):
 class MemoryStore(StoreCoverage):
     """The control state of one process (any number of threads)."""
 
-    def __init__(self, clock: ControllableClock, journal_size: int = 1000) -> None:
+    def __init__(self, clock: ControllableClock, journal_size: int = 1000, journal_bytes: int = JOURNAL_BYTES) -> None:
         self.clock = clock
         self._initial_clock = (clock.now(), clock.frozen)
         self._lock = threading.RLock()
@@ -65,13 +87,16 @@ class MemoryStore(StoreCoverage):
         self._faults: list[Fault] = []
         self._remaining: dict[int, int | None] = {}
         self._fault_ids = itertools.count(1)
-        self._journal: deque[tuple[int, RawEntry]] = deque(maxlen=journal_size)
+        self._journal: deque[tuple[int, RawEntry, int]] = deque()
+        self._journal_size, self._journal_bytes, self._journal_total = journal_size, journal_bytes, 0
+        self._journal_epoch = 0
         self._entry_ids = itertools.count(1)
         self._coverage = MemoryCounters()  # not touched by reset: cleared only on request
 
     def version(self) -> tuple[int, int]:
-        """(reset generation, number of mutations since it)."""
-        return self._generation, len(self._mutations)
+        """(reset generation, number of mutations since it), read together under the lock."""
+        with self._lock:
+            return self._generation, len(self._mutations)
 
     def mutations_since(self, generation: int, applied: int) -> tuple[int, list[Mutation]]:
         """The current generation and its mutations after the first `applied`."""
@@ -92,7 +117,7 @@ class MemoryStore(StoreCoverage):
             self._generation += 1
             self._mutations = []
             self._faults, self._remaining = [], {}
-            self._journal.clear()
+            self.clear_requests()
             start, frozen = self._initial_clock
             self.clock.reset()
             if frozen:
@@ -138,22 +163,36 @@ class MemoryStore(StoreCoverage):
                     return fault
         return None
 
-    def log(self, entry: RawEntry) -> None:
-        """Append a journal entry (the oldest fall off past the bound); it is made readable,
-        and redacted, only when the journal is read."""
+    def journal_epoch(self) -> int:
+        """Which clearing of the journal is current."""
+        return self._journal_epoch
+
+    def log(self, entry: RawEntry, epoch: int | None = None) -> None:
+        """Append a journal entry, unless the journal was cleared since the request began at
+        `epoch`; the oldest fall off past the count or the byte bound (the newest always stays).
+        It is made readable, and redacted, only when the journal is read."""
+        size = entry_bytes(entry)
         with self._lock:
-            self._journal.append((next(self._entry_ids), entry))
+            if epoch is not None and epoch != self._journal_epoch:
+                return  # began before a reset or a clearing: not part of the journal since
+            self._journal.append((next(self._entry_ids), entry, size))
+            self._journal_total += size
+            while len(self._journal) > 1 and (len(self._journal) > self._journal_size
+                                              or self._journal_total > self._journal_bytes):
+                self._journal_total -= self._journal.popleft()[2]
 
     def requests(self) -> list[dict[str, Any]]:
         """The journal, oldest first."""
         with self._lock:
             entries = list(self._journal)
-        return [{**materialize(raw), "id": entry_id} for entry_id, raw in entries]
+        return [{**materialize(raw), "id": entry_id} for entry_id, raw, _ in entries]
 
     def clear_requests(self) -> None:
-        """Empty the journal."""
+        """Empty the journal; requests in flight that began before it are not journaled."""
         with self._lock:
             self._journal.clear()
+            self._journal_total = 0
+            self._journal_epoch += 1
 
 
 def _with_times(fault: Fault, left: int | None) -> Fault:

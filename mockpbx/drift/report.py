@@ -9,7 +9,7 @@ from typing import Any
 
 from mockpbx import __version__
 from mockpbx.drift.compare import Row, Suggestion
-from mockpbx.verify.redact import Redactor
+from mockpbx.redaction import Redactor
 
 NO_DRIFT, DRIFT, CANNOT_RUN = 0, 1, 2
 

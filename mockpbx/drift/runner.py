@@ -17,12 +17,12 @@ from mockpbx.drift.compare import Row, compare, suggest
 from mockpbx.drift.observe import Observations, observe
 from mockpbx.drift.report import CANNOT_RUN, DriftReport, text, write_reports
 from mockpbx.profiles import REFERENCE
+from mockpbx.redaction import Redactor
 from mockpbx.testing import DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD, MockPBX
 from mockpbx.verify.client import BudgetedClient, BudgetExhausted, ClientStopped
 from mockpbx.verify.contract import for_profile
 from mockpbx.verify.options import VerifyOptions
 from mockpbx.verify.probes import ProbeContext, authenticate
-from mockpbx.verify.redact import Redactor
 from mockpbx.verify.results import Results, VerifyAborted
 from mockpbx.verify.runner import Progress
 

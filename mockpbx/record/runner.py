@@ -21,8 +21,8 @@ from mockpbx.record.document import WEEK, build_document, recorded_account, shif
 from mockpbx.record.fetch import CallLogReader, RecordError, WindowRecords, split_windows
 from mockpbx.record.options import RecordOptions
 from mockpbx.record.pseudonyms import PseudonymError, pseudonymise
+from mockpbx.redaction import Redactor
 from mockpbx.verify.client import BudgetedClient, BudgetExhausted, ClientStopped, describe_target
-from mockpbx.verify.redact import Redactor
 from mockpbx.verify.runner import Progress
 
 DONE, INCOMPLETE, CANNOT_RUN = 0, 1, 2

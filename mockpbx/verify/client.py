@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from mockpbx.verify.redact import Redactor
+from mockpbx.redaction import Redactor
 
 #: Consecutive 5xx answers or timeouts after which verify leaves the host alone.
 BURST = 5

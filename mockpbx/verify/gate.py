@@ -68,7 +68,8 @@ class Gate:
     @property
     def url(self) -> str:
         """Where schemathesis should send its requests."""
-        assert self._server is not None, "the gate is not running"
+        if self._server is None:
+            raise RuntimeError("the gate is not running")
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def open(self, allowance: int, phase: str) -> None:

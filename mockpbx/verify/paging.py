@@ -106,7 +106,8 @@ def probe_source_filter(ctx: ProbeContext, sample: Sample) -> None:
 
 
 def _same_total(source: object, expected: int, total: object) -> None:
-    assert total == expected, (f"source={source!r}: expected total {expected} (its calls in the unfiltered "
+    if not (total == expected):
+        raise rules.RuleViolation(f"source={source!r}: expected total {expected} (its calls in the unfiltered "
                                f"listing), got {total!r}")
 
 

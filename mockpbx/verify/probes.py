@@ -166,9 +166,10 @@ def _unsigned(token: str) -> str | None:
 
 def _expect_401(label: str, exchange: Exchange) -> None:
     body = exchange.json()
-    assert exchange.status == 401, f"with {label}: expected 401, got {describe_answer(exchange)}"
-    assert isinstance(body, dict) and isinstance(body.get("error"), str), (
-        f"with {label}: expected a JSON body {{\"error\": ...}}, got {exchange.content_type or 'no content type'}")
+    if not (exchange.status == 401):
+        raise rules.RuleViolation(f"with {label}: expected 401, got {describe_answer(exchange)}")
+    if not (isinstance(body, dict) and isinstance(body.get("error"), str)):
+        raise rules.RuleViolation(f"with {label}: expected a JSON body {{\"error\": ...}}, got {exchange.content_type or 'no content type'}")
 
 
 def probe_bad_tokens(ctx: ProbeContext) -> None:
@@ -200,11 +201,13 @@ def probe_window(ctx: ProbeContext) -> None:
 
 
 def _expect_served(exchange: Exchange) -> None:
-    assert exchange.status == 200, f"a window of exactly 31 days must be served: expected 200, got {describe_answer(exchange)}"
+    if not (exchange.status == 200):
+        raise rules.RuleViolation(f"a window of exactly 31 days must be served: expected 200, got {describe_answer(exchange)}")
 
 
 def _expect_refused(query: CallLogQuery, exchange: Exchange, message: str) -> None:
-    assert exchange.status is not None, f"expected 400, got {describe_answer(exchange)}"
+    if not (exchange.status is not None):
+        raise rules.RuleViolation(f"expected 400, got {describe_answer(exchange)}")
     rules.check_window_rule(query, exchange.status, exchange.json(), message)
 
 
@@ -218,6 +221,7 @@ def probe_bad_date(ctx: ProbeContext) -> None:
 
 def _expect_json_400(start: str, exchange: Exchange) -> None:
     body = exchange.json()
-    assert exchange.status == 400, f"start_date {start} is impossible: expected 400, got {describe_answer(exchange)}"
-    assert isinstance(body, dict) and isinstance(body.get("error"), str), (
-        f"expected a JSON body {{\"error\": ...}}, got {exchange.content_type or 'no content type'}")
+    if not (exchange.status == 400):
+        raise rules.RuleViolation(f"start_date {start} is impossible: expected 400, got {describe_answer(exchange)}")
+    if not (isinstance(body, dict) and isinstance(body.get("error"), str)):
+        raise rules.RuleViolation(f"expected a JSON body {{\"error\": ...}}, got {exchange.content_type or 'no content type'}")

@@ -10,9 +10,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 from mockpbx import __version__
+from mockpbx.redaction import Redactor
 from mockpbx.verify.client import Exchange
 from mockpbx.verify.options import VerifyOptions
-from mockpbx.verify.redact import Redactor
 from mockpbx.verify.results import BUSINESS, SCHEMATHESIS, CheckResult, Finding, Results
 
 #: Request headers left out of curl lines: noise, or set by curl itself.
@@ -39,16 +39,21 @@ class RunReport:
 
 def curl(exchange: Exchange, redactor: Redactor) -> str:
     """The request of an exchange as a curl command line, secrets redacted."""
-    parts = ["curl", "-sS", "-X", exchange.method, shlex.quote(redactor.redact(exchange.url))]
+    parts = ["curl", "-sS", "-X", exchange.method, shlex.quote(redactor.url(exchange.url))]
     for name, value in exchange.request_headers.items():
         if not name.lower().startswith(_QUIET):
             parts += ["-H", shlex.quote(f"{name}: {redactor.header(name, value)}")]
     if exchange.request_body:
         try:
-            parts += ["--data-raw", shlex.quote(redactor.redact(exchange.request_body.decode("utf-8")))]
+            exchange.request_body.decode("utf-8")
+            parts += ["--data-raw", shlex.quote(redactor.body(exchange.request_body, _content_type(exchange)))]
         except UnicodeDecodeError:
             parts.append(f"--data-binary @body.bin  # {len(exchange.request_body)} bytes, not UTF-8")
     return " ".join(parts)
+
+
+def _content_type(exchange: Exchange) -> str:
+    return next((v for k, v in exchange.request_headers.items() if k.lower() == "content-type"), "")
 
 
 def body_snippet(exchange: Exchange, redactor: Redactor, limit: int = _SNIPPET) -> str:
@@ -136,9 +141,9 @@ def _finding_json(finding: Finding, redactor: Redactor) -> dict[str, Any]:
     exchange = finding.exchange
     if exchange is not None:
         item["curl"] = curl(exchange, redactor)
-        item["request"] = {"method": exchange.method, "url": exchange.url, "origin": exchange.origin,
+        item["request"] = {"method": exchange.method, "url": redactor.url(exchange.url), "origin": exchange.origin,
                            "headers": {k: redactor.header(k, v) for k, v in exchange.request_headers.items()},
-                           "body": redactor.redact(exchange.request_body.decode("utf-8", "replace"))}
+                           "body": redactor.body(exchange.request_body, _content_type(exchange))}
         item["response"] = {"status": exchange.status, "content_type": exchange.content_type,
                             "body": body_snippet(exchange, redactor, 4000), "error": exchange.error}
     return item

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mockpbx.conformance.rules import RuleViolation
 from mockpbx.verify.client import Exchange
 
 BUSINESS = "business rule"
@@ -96,14 +97,14 @@ class Results:
         self.error_count += 1
 
     def verify(self, name: str, exchange: Exchange | None, rule: Callable[..., None], *args: object) -> bool:
-        """Run `rule(*args)`; an AssertionError is a failure of check `name` shown by `exchange`."""
+        """Run `rule(*args)`; a RuleViolation is a failure of check `name` shown by `exchange`."""
         result = self.check(name)
         if self.no_answer(name, exchange):
             return False
         try:
             rule(*args)
-        except AssertionError as error:
-            result.fail(Finding(str(error) or "assertion failed", exchange))
+        except RuleViolation as error:
+            result.fail(Finding(str(error) or "rule violated", exchange))
             return False
         result.passed += 1
         return True

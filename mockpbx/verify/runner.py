@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from mockpbx.profiles import get_profile
+from mockpbx.redaction import Redactor
 from mockpbx.verify import paging, probes
 from mockpbx.verify.client import BudgetedClient, BudgetExhausted, ClientStopped
 from mockpbx.verify.contract import ContractError, for_profile, load
@@ -16,7 +17,6 @@ from mockpbx.verify.detect import identify
 from mockpbx.verify.fuzz import run_fuzz
 from mockpbx.verify.options import VerifyOptions
 from mockpbx.verify.probes import CHECKS, ProbeContext
-from mockpbx.verify.redact import Redactor
 from mockpbx.verify.report import RunReport, summary, write_reports
 from mockpbx.verify.results import BUSINESS, Results, VerifyAborted
 

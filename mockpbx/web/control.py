@@ -13,6 +13,7 @@ from mockpbx.domain.errors import AuthenticationError, InvalidRequestError
 from mockpbx.domain.records import parse_rfc3339
 from mockpbx.resources import control_contract_path, load_contract
 from mockpbx.web.api import json_body, needs_json
+from mockpbx.web.pages import DASHBOARD_PREFIX
 from mockpbx.web.responses import json_response
 
 control = Blueprint("control", __name__, url_prefix="/_mock")
@@ -24,11 +25,17 @@ def backend() -> Backend:
     return current_app.extensions["mockpbx"]  # type: ignore[no-any-return]
 
 
-@control.before_request
+@control.before_app_request  # app-wide: it runs before routing errors (404, 405) are raised
 def check_control_token() -> None:
-    """With a control token configured, every control request must carry it as a bearer token."""
+    """With a control token configured, every request under /_mock must carry it as a bearer
+    token, else 401 before anything else (unknown paths and wrong methods included)."""
     expected = backend().settings.control_token
-    if expected:
+    if not expected:
+        return
+    path = request.path
+    if path == DASHBOARD_PREFIX or path.startswith(f"{DASHBOARD_PREFIX}/"):  # the page and its assets hold no data;
+        return                                                # the page asks for the token itself
+    if path == control.url_prefix or path.startswith(f"{control.url_prefix}/"):
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
             raise AuthenticationError("the control API needs the control token (Authorization: Bearer <token>)")

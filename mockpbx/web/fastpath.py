@@ -29,6 +29,8 @@ class CallLogFastPath:
         self._app, self._backend, self._pages = app, backend, pages
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # The journal's epoch as the request begins (see mockpbx.web.hooks), for every request.
+        environ["mockpbx.journal_epoch"] = self._backend.store.journal_epoch()
         if environ.get("PATH_INFO") == CALL_LOG and environ.get("REQUEST_METHOD") == "GET":
             started = time.perf_counter()
             body = self._memoised(environ)

@@ -1,4 +1,10 @@
-"""Per-request work around the API: injected faults and the request journal."""
+"""Per-request work around the API: injected faults and the request journal.
+
+The journal is exact: a request's entry is written before its answer (or its drop) can
+reach the client, so a client that has seen the outcome finds the entry, in order; a request
+that began before a reset or a clearing of the journal is not journaled (its start epoch is
+noted in `mockpbx.journal_epoch`), so the journal is empty after either, whatever is in flight.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,13 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs
 
 from flask import Flask, Response, request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
-from mockpbx.control.journal import RawEntry, redact_query, utc_millis
+from mockpbx.control.journal import RawEntry, bounded, utc_millis
+from mockpbx.redaction import redact_query_string
 from mockpbx.web.bodies import refuse_unread_body, waiting_on_purpose
 from mockpbx.web.drop import drop_connection
 from mockpbx.web.responses import json_response
@@ -61,6 +67,8 @@ def install_request_hooks(app: Flask) -> None:
     def before() -> Response | None:
         environ = request.environ
         environ["mockpbx.started"] = time.perf_counter()
+        if "mockpbx.journal_epoch" not in environ:  # set by the fast path in front, normally
+            environ["mockpbx.journal_epoch"] = store.journal_epoch()
         refuse_unread_body(environ, backend.settings.body_timeout)
         path = environ.get("PATH_INFO", "")
         if path.startswith(UNTRACKED_PREFIXES):
@@ -97,14 +105,15 @@ def install_request_hooks(app: Flask) -> None:
 def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
            body: bytes = b"", mimetype: str = "", response: bytes = b"") -> None:
     """Journal one request, count its API-coverage outcomes (from `response`, the body sent)
-    and write its access-log line, if on."""
+    and write its access-log line, if on; call it before the answer (or the drop) is sent."""
     headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
-    entry = RawEntry(
+    entry = bounded(RawEntry(
         backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
         str(environ.get("QUERY_STRING", "")), headers, body, mimetype, status,
         (time.perf_counter() - environ["mockpbx.started"]) * 1000,  # type: ignore[operator]
-        None if fault is None else (fault.id, fault.kind))
-    backend.store.log(entry)
+        None if fault is None else (fault.id, fault.kind)), backend.settings.journal_field_bytes)
+    epoch = environ.get("mockpbx.journal_epoch")
+    backend.store.log(entry, epoch if isinstance(epoch, int) else None)
     backend.coverage.count(entry, response)
     if backend.settings.access_log:
         _access_line(entry, environ)
@@ -115,7 +124,7 @@ def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     line = json.dumps({
         "ts": utc_millis(time.time()),
         "event": "request", "method": entry.method, "path": entry.path,
-        "query": redact_query(parse_qs(entry.query_string, keep_blank_values=True)),
+        "query": redact_query_string(entry.query_string),
         "status": entry.status, "duration_ms": round(entry.duration_ms, 3),
         "fault": None if entry.fault is None else entry.fault[0],
         "remote": environ.get("REMOTE_ADDR"), "pid": os.getpid(),

@@ -14,10 +14,10 @@ from typing import Any
 from mockpbx.clock import ControllableClock
 from mockpbx.record.options import build_options
 from mockpbx.record.runner import record
+from mockpbx.redaction import Redactor
 from mockpbx.settings import Settings
 from mockpbx.testing import MockPBX
 from mockpbx.verify.client import BudgetedClient
-from mockpbx.verify.redact import Redactor
 from mockpbx.web.app import create_app
 from tests.verify.broken import Recording, serve
 

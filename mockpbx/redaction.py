@@ -1,0 +1,186 @@
+"""The one place that decides what is secret: the journal, the access log and `verify` all use it.
+
+A *name* is secret when, lower-cased with `-` and `_` removed, it contains one of
+`SECRET_WORDS` (so `password`, `Api-Key`, `apiKey`, `X-Auth-Token`, `ACCESS_TOKEN`,
+`Proxy-Authorization`, `Set-Cookie`, `client_secret` all are). Values under a secret name are
+replaced by `<redacted>` wherever the name appears: query strings, headers, JSON bodies at any
+depth (after decoding, so `"p\\u0061ssword"` is caught), form bodies (`a=b&password=x`) and
+`name=value` / `name: value` pairs in text bodies.
+
+Values are also recognised by their shape where the shape is unambiguous: anything that looks
+like a JWT (`eyJ...`.`...`.`...`, what `/v1/auth/token` issues) is redacted wherever it appears.
+API keys are not recognised by shape (they look like the UUIDs the journal must show); they are
+caught by name (`api_key`), and `verify` also redacts every secret value it was given or issued
+(`Redactor`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode
+from xml.sax.saxutils import escape
+
+REDACTED = "<redacted>"
+SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "apikey", "authorization", "cookie")
+#: A JWT: a base64url JSON header (`{"` encodes as `eyJ`), a payload and a signature.
+JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+#: `name=value`, `name: value` and `"name": "value"` pairs in free text.
+#: Linear time on any input: a name starts only where no name character precedes it, and is
+#: at most 64 characters (an unbounded `[\w.-]*` backtracks quadratically over a long word).
+_PAIR = re.compile(r"""(?P<name>(?<![\w.'"-])["']?[A-Za-z][\w.-]{0,63}["']?)(?P<sep>[ \t]*[=:][ \t]*)"""
+                   r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^&;,\r\n"'}\]]*)""")
+#: `\uXXXX` escapes of JSON text that is not (or no longer, once cut) valid JSON.
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
+
+
+@functools.lru_cache(maxsize=4096)  # names repeat (header names, JSON keys): decide each once
+def is_secret_name(name: str) -> bool:
+    """Whether a field, parameter or header name holds a secret (any case and separator)."""
+    normal = name.lower().replace("-", "").replace("_", "")
+    return any(word in normal for word in SECRET_WORDS)
+
+
+def redact_text(text: str) -> str:
+    """Free text with the values of secret-named pairs and every JWT-shaped value replaced
+    (`\\uXXXX` escapes are decoded first, so an escaped name is caught)."""
+    if "\\u" in text:
+        text = _ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
+    def pair(match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"].strip("\"'")) or not match["value"]:
+            return match[0]
+        value = match["value"]
+        quote_char = value[0] if value[0] in "\"'" else ""
+        return f"{match['name']}{match['sep']}{quote_char}{REDACTED}{quote_char}"
+    return JWT.sub(REDACTED, _PAIR.sub(pair, text))
+
+
+def redact_json(value: object) -> object:
+    """A copy of a decoded JSON value with every secret-named member replaced, at any depth."""
+    if isinstance(value, dict):
+        return {k: REDACTED if is_secret_name(str(k)) else redact_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_json(v) for v in value]
+    if isinstance(value, str):
+        return JWT.sub(REDACTED, value)
+    return value
+
+
+def redact_query(pairs: Iterable[tuple[str, str]] | Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Query parameters as {name: [values]}, secret-named and JWT-shaped values replaced."""
+    items = ((k, v) for k, values in pairs.items() for v in values) if isinstance(pairs, Mapping) else pairs
+    shown: dict[str, list[str]] = {}
+    for name, value in items:
+        shown.setdefault(name, []).append(REDACTED if is_secret_name(name) else JWT.sub(REDACTED, value))
+    return shown
+
+
+def redact_query_string(query_string: str) -> dict[str, list[str]]:
+    """A raw query string, parsed, with secrets replaced."""
+    return redact_query(parse_qsl(query_string, keep_blank_values=True))
+
+
+def redact_query_string_raw(query_string: str) -> str:
+    """A raw query string with secrets replaced, still a query string (unchanged when clean)."""
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    if not any(is_secret_name(k) or JWT.search(v) for k, v in pairs):
+        return query_string
+    return urlencode([(k, v) for k, values in redact_query(pairs).items() for v in values])
+
+
+def redact_header(name: str, value: str) -> str:
+    """A header value fit to show: a secret header keeps only its scheme (`Bearer <redacted>`)."""
+    if is_secret_name(name):
+        scheme, _, rest = value.strip().partition(" ")
+        return f"{scheme} {REDACTED}" if rest and scheme.isalpha() else REDACTED
+    return JWT.sub(REDACTED, value)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with every secret value hidden."""
+    return {name: redact_header(name, value) for name, value in headers.items()}
+
+
+def redact_body(raw: bytes, mimetype: str) -> object:
+    """A request body fit to show: JSON decoded and redacted, a form or text with its secret
+    pairs replaced; None when empty."""
+    if not raw:
+        return None
+    text = raw.decode("utf-8", "replace")
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        try:
+            return redact_json(json.loads(text))
+        except (ValueError, RecursionError):
+            pass
+    if mimetype == "application/x-www-form-urlencoded":
+        pairs = parse_qsl(text, keep_blank_values=True)
+        if any(is_secret_name(k) or JWT.search(v) for k, v in pairs):
+            return "&".join(f"{k}={v}" for k, values in redact_query(pairs).items() for v in values)  # decoded, to read
+    return redact_text(text)
+
+
+class Redactor:
+    """Also replaces every known secret *value* (given to or issued to `verify`), in its plain,
+    URL-, JSON- and XML-encoded forms, on top of the name rules of this module.
+
+    Example:
+        >>> r = Redactor(["s3cret!"])
+        >>> r.redact('{"note": "s3cret!"} and s3cret%21')
+        '{"note": "<redacted>"} and <redacted>'
+    """
+
+    #: Shorter values are not treated as secrets: replacing them would mangle unrelated text.
+    MIN_LENGTH = 4
+    #: A long secret is also recognised by this many leading characters, so that a copy cut
+    #: short (a truncated body, a shortened message) is redacted as well.
+    PREFIX = 12
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._lock = threading.Lock()
+        self._forms: list[str] = []
+        self._prefixes: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Treat `secret` (and its encodings) as secret from now on."""
+        if not secret or len(secret) < self.MIN_LENGTH:
+            return
+        forms = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1], escape(secret),
+                 escape(secret, {'"': "&quot;"}), json.dumps(secret, ensure_ascii=False)[1:-1]}
+        with self._lock:
+            self._forms = sorted(set(self._forms) | forms, key=len, reverse=True)
+            if len(secret) >= 2 * self.PREFIX:
+                self._prefixes.add(secret[:self.PREFIX])
+                alternatives = sorted(re.escape(p) for p in self._prefixes)
+                self._pattern = re.compile(f"(?:{'|'.join(alternatives)})[A-Za-z0-9._~+/=-]*")
+
+    def redact(self, text: str) -> str:
+        """`text` with every known secret value and every JWT-shaped value replaced."""
+        with self._lock:
+            forms, pattern = list(self._forms), self._pattern
+        for form in forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        text = pattern.sub(REDACTED, text) if pattern is not None else text
+        return JWT.sub(REDACTED, text)
+
+    def header(self, name: str, value: str) -> str:
+        """A header value fit to show: secret-named headers keep only their scheme."""
+        return self.redact(redact_header(name, value))
+
+    def url(self, url: str) -> str:
+        """A URL with secret-named query values and known secrets replaced."""
+        base, sep, query = url.partition("?")
+        return self.redact(base + sep + (redact_query_string_raw(query) if sep else ""))
+
+    def body(self, raw: bytes, content_type: str) -> str:
+        """A request body as text with secret-named values and known secrets replaced."""
+        shown = redact_body(raw, content_type.split(";", 1)[0].strip().lower())
+        if shown is None:
+            return ""
+        return self.redact(shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False))

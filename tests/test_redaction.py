@@ -1,0 +1,76 @@
+"""One redaction for the journal, the access log and verify: secret-looking names in query
+strings, headers, JSON bodies at any depth, form and text bodies; JWT-shaped values anywhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from mockpbx.redaction import REDACTED, Redactor, is_secret_name, redact_body, redact_query_string, redact_text
+from mockpbx.testing import MockPBX
+
+JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize("name", ["password", "PASSWD", "secret", "token", "access_token", "api_key", "apikey",
+                                  "api-key", "Api-Key", "apiKey", "Authorization", "cookie", "Set-Cookie",
+                                  "X-Auth-Token", "client_secret", "refresh-token", "X_API_KEY", "pass_wd"])
+def test_secret_names_in_any_case_and_separator(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["username", "start_date", "source", "limit", "Content-Type", "domain_uuid", "Host"])
+def test_ordinary_names_are_shown(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+def test_bodies_of_every_kind() -> None:
+    escaped = b'{"user": {"p\\u0061ssword": "hunter2", "list": [{"Api-Key": "k1"}]}, "n": 1}'
+    assert redact_body(escaped, "application/json") == {"user": {"password": REDACTED, "list": [{"Api-Key": REDACTED}]},
+                                                        "n": 1}
+    assert redact_body(b"a=b&password=hunter2&apiKey=k2", "application/x-www-form-urlencoded") == \
+        f"a=b&password={REDACTED}&apiKey={REDACTED}"
+    text = redact_body(b"user=a&password=hunter2\nsecret: s3 with spaces\n{\"token\": \"t0\"}", "text/plain")
+    assert isinstance(text, str) and "hunter2" not in text and "s3" not in text and "t0" not in text and "user=a" in text
+    cut_json = b'{"p\\u0061ssword": "hunter2", "pad": "' + b"x" * 50  # cut short: no longer JSON
+    assert "hunter2" not in str(redact_body(cut_json, "application/json"))
+    assert redact_text(f"see {JWT_LIKE} here") == f"see {REDACTED} here"
+
+
+def test_query_strings() -> None:
+    shown = redact_query_string(f"access_token=a1&api-key=a2&apiKey=a3&source=0281&x={JWT_LIKE}")
+    assert shown == {"access_token": [REDACTED], "api-key": [REDACTED], "apiKey": [REDACTED], "source": ["0281"],
+                     "x": [REDACTED]}
+
+
+def test_verify_uses_the_same_rules() -> None:
+    redactor = Redactor(["given-secret"])
+    assert redactor.url("http://h/v1/call/log?apiKey=zz9&source=1") == "http://h/v1/call/log?apiKey=%3Credacted%3E&source=1"
+    assert redactor.header("X-Auth-Token", "abc") == REDACTED
+    assert redactor.body(b'{"p\\u0061ssword": "given-secret2"}', "application/json") == f'{{"password": "{REDACTED}"}}'
+    assert redactor.redact(f"a {JWT_LIKE} b given-secret") == f"a {REDACTED} b {REDACTED}"
+
+
+SECRETS = ["qs-secret-1", "qs-secret-2", "qs-secret-3", "hdr-secret-1", "hdr-secret-2", "form-secret", "text-secret",
+           "escaped-secret"]
+
+
+@pytest.mark.parametrize("workers", ["in-process"])
+def test_journal_and_access_log_keep_no_secret(capsys: pytest.CaptureFixture[str], workers: str) -> None:
+    with MockPBX(days=0, access_log=True) as pbx:
+        session = requests.Session()
+        session.get(pbx.url + "/healthz", params={"access_token": "qs-secret-1", "api-key": "qs-secret-2",
+                                                  "apiKey": "qs-secret-3"}, timeout=10)
+        session.get(pbx.url + "/healthz", headers={"Api-Key": "hdr-secret-1", "X-Auth-Token": "hdr-secret-2"}, timeout=10)
+        session.post(pbx.url + "/v1/auth", data={"username": "u", "password": "form-secret"}, timeout=10)
+        session.post(pbx.url + "/v1/auth", data="user=u&password=text-secret", timeout=10,
+                     headers={"Content-Type": "text/plain"})
+        session.post(pbx.url + "/v1/auth", data=b'{"username": "u", "p\\u0061ssword": "escaped-secret"}', timeout=10,
+                     headers={"Content-Type": "application/json"})
+        journal = json.dumps(pbx.requests())
+    log = capsys.readouterr().err
+    assert journal.count(REDACTED) >= len(SECRETS)
+    for secret in SECRETS:
+        assert secret not in journal and secret not in log, secret
