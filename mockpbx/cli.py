@@ -38,6 +38,28 @@ class _StartupError(click.ClickException):
     exit_code = 2
 
 
+def _credential_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """How verify, record and drift log in to a host (options or MOCKPBX_VERIFY_* variables)."""
+    for option in reversed([
+        click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]"),
+        click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]"),
+        click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]"),
+    ]):
+        command = option(command)
+    return command
+
+
+def _safety_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The safety gate of every command that talks to a real host: budget, rate, timeout."""
+    for option in reversed([
+        click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]"),
+        click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]"),
+        click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]"),
+    ]):
+        command = option(command)
+    return command
+
+
 def _settings(**values: Any) -> Settings:
     try:
         return Settings.load(**values)
@@ -227,16 +249,12 @@ class _VerifyCommand(click.Command):
 
 @main.command(cls=_VerifyCommand)
 @click.option("--base-url", help="The host to verify, e.g. http://127.0.0.1:8080 or the vendor's staging URL.")
-@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
-@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
-@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@_credential_options
 @click.option("--window-start", help="Start of the sample window, YYYY-MM-DD HH:MM:SS in --timezone. "
                                      "[default: 3 days before --window-end]")
 @click.option("--window-end", help="End of the sample window, YYYY-MM-DD HH:MM:SS in --timezone. [default: now]")
 @click.option("--timezone", help="Time zone the host reads windows in. [default: Asia/Ho_Chi_Minh]")
-@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
-@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
-@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+@_safety_options
 @click.option("--report-junit", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
 @click.option("--report-json", type=click.Path(dir_okay=False), help="Write a JSON report here.")
 @click.option("--contract", type=click.Path(dir_okay=False), help="The OpenAPI contract. [default: the bundled one]")
@@ -266,9 +284,7 @@ def verify(**values: Any) -> None:
 
 @main.command(cls=_VerifyCommand)
 @click.option("--base-url", help="The host to record from, e.g. the vendor's staging URL.")
-@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
-@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
-@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@_credential_options
 @click.option("--window-start", help="Start of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone; any length, "
                                      "read in 31-day windows. [default: 31 days before --window-end]")
 @click.option("--window-end", help="End of the span, YYYY-MM-DD[ HH:MM:SS] in --timezone. [default: now]")
@@ -280,9 +296,7 @@ def verify(**values: Any) -> None:
 @click.option("--shift-to", help="Move the recording by whole weeks so that it ends on this date (YYYY-MM-DD), "
                                  "keeping weekdays and local hours.")
 @click.option("--as-username", help="Serve the calls under this login instead of the demo account.")
-@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
-@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
-@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+@_safety_options
 def record(**values: Any) -> None:
     """Record a host's call log into a fixture file for `serve --fixtures`, anonymised.
 
@@ -299,15 +313,11 @@ def record(**values: Any) -> None:
 
 @main.command(cls=_VerifyCommand)
 @click.option("--base-url", help="The host to compare with the mock, e.g. the vendor's staging URL.")
-@click.option("--username", help="Login username. [env MOCKPBX_VERIFY_USERNAME]")
-@click.option("--password", help="Login password. [env MOCKPBX_VERIFY_PASSWORD]")
-@click.option("--api-key", help="An api_key instead of username/password. [env MOCKPBX_VERIFY_API_KEY]")
+@_credential_options
 @click.option("--window-start", help="Start of the sample window, YYYY-MM-DD HH:MM:SS. [default: 3 days before the end]")
 @click.option("--window-end", help="End of the sample window, YYYY-MM-DD HH:MM:SS. [default: now]")
 @click.option("--timezone", help="Time zone the window defaults are computed in. [default: Asia/Ho_Chi_Minh]")
-@click.option("--max-requests", type=int, help="Hard budget of requests sent to the host. [default: 300]")
-@click.option("--rate-limit", help="Most requests per second (5, 5/s, 120/m). [default: 5/s]")
-@click.option("--timeout", type=float, help="Seconds to wait for each answer. [default: 10]")
+@_safety_options
 @click.option("--report-json", type=click.Path(dir_okay=False), help="Write a JSON report here.")
 @click.option("--report-markdown", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Markdown report here (e.g. $GITHUB_STEP_SUMMARY).")

@@ -17,7 +17,7 @@ KINDS = ["serve", "serve-2-workers", "serve-dev", "in-process"]
 def running(kind: str, *args: str) -> Iterator[str]:
     """The server of `kind` with the `mockpbx serve` options `args`; yields its URL."""
     if kind == "in-process":
-        settings = dict(zip((a[2:].replace("-", "_") for a in args[::2]), args[1::2]))
+        settings = dict(zip((a[2:].replace("-", "_") for a in args[::2]), args[1::2], strict=True))
         with MockPBX(**settings) as pbx:
             yield pbx.url
         return

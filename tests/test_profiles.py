@@ -65,7 +65,7 @@ def test_revised_token_has_the_revised_keys_and_lifetime() -> None:
 def test_revised_calls_print_local_time_with_z_and_gain_id_and_uniqueid() -> None:
     reference, revised = page(make_app("reference").test_client()), page(make_app("revised").test_client())
     assert reference["total"] == revised["total"] > 100
-    for ref, rev in zip(reference["data"], revised["data"]):
+    for ref, rev in zip(reference["data"], revised["data"], strict=True):
         utc = datetime.strptime(ref["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         assert rev["start_time"] == utc.astimezone(HCM).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert {k: v for k, v in rev.items() if k not in ("id", "uniqueid", "start_time", "end_time")} == \

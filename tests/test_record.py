@@ -68,7 +68,7 @@ def test_served_recording_has_the_same_totals_and_listing_per_window(source: str
             # order, times, durations and amounts kept; numbers replaced consistently
             assert [(c["start_time"], c["end_time"], c["duration"], c["amount"]) for c in calls] == \
                    [(c["start_time"], c["end_time"], c["duration"], c["amount"]) for c in served]
-            for real, fake in zip(calls, served):
+            for real, fake in zip(calls, served, strict=True):
                 for field in ("source", "destination"):
                     assert mapping.setdefault(real[field], fake[field]) == fake[field]
     finally:
@@ -186,7 +186,7 @@ def test_shift_to_keeps_weekdays_local_hours_and_totals(source: str, tmp_path: P
     weeks = shifted["recording"]["shifted_by_weeks"]
     assert weeks == 13  # 2026-11-27 (a Friday) + 13 weeks = 2027-02-26, the last Friday up to 2027-03-03
     assert shifted["recording"]["windows"][-1]["end"] == "2027-02-26 12:00:00"
-    for before, after in zip(plain["calls"], shifted["calls"]):
+    for before, after in zip(plain["calls"], shifted["calls"], strict=True):
         old, new = (datetime.fromisoformat(c["start_time"]).astimezone(ZONE)
                     for c in (before, after))
         assert (new.replace(tzinfo=None) - old.replace(tzinfo=None)).days == 7 * weeks

@@ -130,7 +130,7 @@ def test_shared_state_holds_under_concurrent_control_and_api_traffic(kind: str) 
         load.run(_growth(load, added))
 
         assert len(added) == THREADS * ROUNDS
-        for login, api_key in added:  # every added account logs in and gets a token, on any worker
+        for login, _ in added:  # every added account logs in, on any worker
             assert control.post(url + "/v1/auth", json={"username": login, "password": f"pw{login.split('-')[1].split('@')[0]}"},
                                 timeout=10, headers={"Connection": "close"}).status_code == 200
         token = control.post(url + "/v1/auth/token", json={"api_key": added[0][1]}, timeout=10).json()["data"]["token"]

@@ -278,7 +278,7 @@ def check_pages_cover(pages: Sequence[tuple[int, list[object]]], total: int,
     if not (len(joined) == covered):
         raise RuleViolation(f"pages hold {len(joined)} records together, expected {covered} of total {total}")
     if full is not None:
-        for index, (left, right) in enumerate(zip(joined, full)):
+        for index, (left, right) in enumerate(zip(joined, full, strict=False)):
             if not (left == right):
                 raise RuleViolation(f"record {index} of the pages put together differs from record {index} "
                                    f"of a single page of {len(full)}: {left!r} != {right!r}")
