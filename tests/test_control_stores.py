@@ -153,3 +153,36 @@ def test_an_entry_begun_before_a_clearing_is_not_journaled(store: ControlStore) 
     store.reset()
     store.log(_entry("/in-flight-during-the-reset"), during)
     assert store.requests() == []
+
+
+def test_the_shared_journal_keeps_one_file_per_process_whatever_the_threads(tmp_path: Path) -> None:
+    """Many request threads share their process's journal file (at most it and one rotated
+    file), so its disk and the cost of reading it are bounded per worker, not per thread."""
+    import threading
+    shared = SharedStore.create(tmp_path / "state", START, frozen=True, journal_size=10_000, journal_bytes=64 * 1024)
+    body = b"x" * 1000
+    barrier = threading.Barrier(16)
+
+    def write(thread: int) -> None:
+        barrier.wait()
+        for index in range(60):
+            shared.log(RawEntry(START, "POST", f"/{thread}/{index}", "", {}, body, "text/plain", 200, 1.0, None))
+
+    try:
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads)
+        files = list((tmp_path / "state").glob("journal-*"))
+        assert 1 <= len(files) <= 2, files
+        assert sum(f.stat().st_size for f in files) <= 2 * 64 * 1024 + 2048
+        entries = shared.requests()
+        assert 0 < len(entries) and len(json.dumps(entries)) < 3 * 64 * 1024
+        for thread in range(16):  # each thread's requests, in the order it made them
+            mine = [int(e["path"].split("/")[2]) for e in entries if e["path"].startswith(f"/{thread}/")]
+            assert mine == sorted(mine)
+        assert entries[-1]["path"].endswith("/59")  # the newest survives
+    finally:
+        shared.close()

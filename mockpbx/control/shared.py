@@ -4,7 +4,7 @@
 The header holds what every request reads (the reset generation, the mutation count,
 the number of active faults and the clock) so the common path costs a few memory reads;
 mutations and faults live in SQLite (WAL), the journal in one append-only file per process
-and thread. Writers of the header serialise on an `flock`.
+(its threads take turns on a lock held for one write). Writers of the header serialise on an `flock`.
 Create it in the parent before forking; each process opens its own SQLite connection.
 """
 
@@ -65,6 +65,8 @@ class SharedStore(StoreCoverage):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._journal_fds: list[int] = []
+        self._journal_lock = threading.Lock()  # inside it only the handle lock (_thread_lock) is taken
+        self._journal: tuple[int, int, int, int] | None = None  # (epoch, fd, lines, bytes) of this process
         self.clock = SharedClock(self)
         self._coverage = SharedCounters(self.directory)  # not touched by reset: cleared only on request
 
@@ -95,6 +97,7 @@ class SharedStore(StoreCoverage):
                 self._lock_file = open(self.directory / "lock", "r+b")
                 self._local = threading.local()
                 self._connections, self._journal_fds = [], []
+                self._journal_lock, self._journal = threading.Lock(), None  # the parent's file is not ours
                 self._depth = 0
                 self._pid = os.getpid()
 
@@ -125,6 +128,7 @@ class SharedStore(StoreCoverage):
                 self._header_file.close()
                 self._lock_file.close()
             self._connections, self._journal_fds, self._pid, self._local = [], [], -1, threading.local()
+            self._journal = None
         self._coverage.close()
 
     @contextmanager
@@ -248,33 +252,39 @@ class SharedStore(StoreCoverage):
         return self.header().journal_epoch
 
     def log(self, entry: RawEntry, epoch: int | None = None) -> None:
-        """Append a journal entry to this thread's file, secrets scrubbed before it is written,
+        """Append a journal entry to this process's file, secrets scrubbed before it is written,
         unless the journal was cleared since the request began at `epoch`.
 
-        Each thread appends whole lines to a file of its own (no lock, no contention); the
-        reader merges the files of the current epoch, newest first within the count and byte
-        bounds; clearing starts a new epoch. A file is rotated (one old file kept) at the count
-        or the byte bound, so a thread's files hold at most about twice `journal_bytes`.
+        Each process appends whole lines to a file of its own (its threads take turns on a lock
+        held only for one write); the reader merges the files of the current epoch, newest first
+        within the count and byte bounds; clearing starts a new epoch. A file is rotated (one old
+        file kept) at the count or the byte bound, so the files hold at most about twice
+        `journal_bytes` per worker process, whatever the number of threads.
         """
+        self._open()
         current = self.header().journal_epoch
         if epoch is not None and epoch != current:
             return  # began before a reset or a clearing: not part of the journal since
-        epoch = current
-        if getattr(self._local, "journal", None) is None or self._local.journal[0] != epoch:
-            self._open_journal(epoch)
-        _, fd, count, written = self._local.journal
-        row: list[Any] = [time.time_ns(), count, *scrub(entry)]  # real time orders the processes' lines
+        row: list[Any] = [0, 0, *scrub(entry)]
         row[7] = row[7].decode("utf-8", "replace")  # the body, already redacted
-        line = (json.dumps(row, separators=(",", ":")) + "\n").encode()
-        os.write(fd, line)
-        written += len(line)
-        if count + 1 >= self.journal_size or written >= self.journal_bytes:  # rotate: keep the last file
-            self._close_journal_fd(fd)
-            name = self._journal_name(epoch)
-            os.replace(name, name.with_suffix(".old"))
-            self._local.journal = None
-        else:
-            self._local.journal = (epoch, fd, count + 1, written)
+        with self._journal_lock:
+            if self._journal is None or self._journal[0] != current:
+                self._open_journal(current)
+            current_file = self._journal
+            if current_file is None:  # for the type checker: _open_journal set it
+                raise RuntimeError("journal file not open")
+            _, fd, count, written = current_file
+            row[0], row[1] = time.time_ns(), count  # real time orders the processes' lines
+            line = (json.dumps(row, separators=(",", ":")) + "\n").encode()
+            os.write(fd, line)
+            written += len(line)
+            if count + 1 >= self.journal_size or written >= self.journal_bytes:  # rotate: keep the last file
+                self._close_journal_fd(fd)
+                name = self._journal_name(current)
+                os.replace(name, name.with_suffix(".old"))
+                self._journal = None
+            else:
+                self._journal = (current, fd, count + 1, written)
 
     def _close_journal_fd(self, fd: int) -> None:
         """Close a journal file once: it leaves the list `close()` closes, so a number the
@@ -285,14 +295,14 @@ class SharedStore(StoreCoverage):
                 os.close(fd)
 
     def _journal_name(self, epoch: int) -> Path:
-        return self.directory / f"journal-{epoch}-{os.getpid()}-{threading.get_ident()}.jsonl"
+        return self.directory / f"journal-{epoch}-{os.getpid()}.jsonl"
 
     def _open_journal(self, epoch: int) -> None:
-        old = getattr(self._local, "journal", None)
-        if old is not None:
-            self._close_journal_fd(old[1])
+        """Open this process's file of `epoch` (caller holds the journal lock)."""
+        if self._journal is not None:
+            self._close_journal_fd(self._journal[1])
         fd = os.open(self._journal_name(epoch), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._local.journal = (epoch, fd, 0, 0)
+        self._journal = (epoch, fd, 0, 0)
         with self._thread_lock:
             self._journal_fds.append(fd)
 

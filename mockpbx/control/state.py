@@ -17,8 +17,9 @@ never the other way round, and never calls back up the list while holding a late
 
 So `store.record(validate)` is only called with the backend lock already held: `validate`
 syncs (backend lock again, re-entrant) without ever waiting for it under the store lock.
-The journal has no lock of its own: `MemoryStore` appends under the store lock; `SharedStore`
-appends to a file per thread.
+The journal: `MemoryStore` appends under the store lock; `SharedStore` appends to its process's
+file under `SharedStore._journal_lock`, which is taken with no other lock of this list held and
+inside which only the store's handle lock (`_thread_lock`, to track the file) is taken.
 """
 
 from __future__ import annotations
