@@ -9,10 +9,10 @@ from mockpbx.clock import ControllableClock
 from mockpbx.settings import Settings
 from mockpbx.web.api import api
 from mockpbx.web.cache import PageCache
+from mockpbx.web.calllog import CallLogEndpoint
 from mockpbx.web.control import control
 from mockpbx.web.hooks import install_request_hooks
 from mockpbx.web.errors import register_error_handlers
-from mockpbx.web.fastpath import CallLogFastPath
 from mockpbx.web.meta import meta
 
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
     if backend.settings.control:
         app.register_blueprint(control)
     install_request_hooks(app)
-    app.wsgi_app = CallLogFastPath(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
+    # The call log is served in front of Flask, on one path for all its GETs (see web/calllog.py).
+    app.wsgi_app = CallLogEndpoint(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
     register_error_handlers(app)
     return app

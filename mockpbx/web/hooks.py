@@ -8,9 +8,11 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 from flask import Flask, Response, request
+from werkzeug.wrappers import Request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
@@ -24,9 +26,9 @@ def _backend(app: Flask) -> Backend:
     return app.extensions["mockpbx"]  # type: ignore[no-any-return]
 
 
-def _drop_connection() -> bool:
+def _drop_connection(environ: dict[str, Any]) -> bool:
     """Close the client's connection without an answer, where the server exposes its socket."""
-    sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
+    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     if not isinstance(sock, socket.socket):
         return False
     try:
@@ -41,15 +43,16 @@ def _broken_body() -> Iterator[bytes]:
     yield b""  # a generator: it fails when the server starts sending the body
 
 
-def _fault_response(fault: Fault) -> Response | None:
+def fault_response(fault: Fault, environ: dict[str, Any]) -> Response | None:
+    """The answer a fault puts in place of the handler's (after its delay); None: answer normally."""
     if fault.delay_ms:
         time.sleep(fault.delay_ms / 1000)
     if fault.kind == "error":
         body = fault.body if fault.body is not None else {"error": f"injected fault {fault.id}"}
         return json_response(body, fault.status or 500, fault.headers)
     if fault.kind == "drop":
-        request.environ["mockpbx.dropped"] = True
-        if _drop_connection():
+        environ["mockpbx.dropped"] = True
+        if _drop_connection(environ):
             return Response(b"", status=502)  # never reaches the client: its socket is shut
         # No socket to shut (granian): the body breaks off, so the server cuts the connection
         # after the status line, and the client never gets a complete answer.
@@ -73,7 +76,7 @@ def install_request_hooks(app: Flask) -> None:
         if fault is None:
             return None
         environ["mockpbx.fault"] = fault
-        return _fault_response(fault)
+        return fault_response(fault, environ)
 
     @app.after_request
     def after(response: Response) -> Response:
@@ -81,16 +84,22 @@ def install_request_hooks(app: Flask) -> None:
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
             return response
         fault: Fault | None = environ.get("mockpbx.fault")
-        if fault is not None and fault.kind == "malformed":
-            data = response.get_data()
-            response.set_data(data[: len(data) // 2])
-            if fault.status:
-                response.status_code = fault.status
-            response.headers.update(fault.headers)
-        body, mimetype = _request_body(backend)
+        if fault is not None:
+            malform(response, fault)
+        body, mimetype = request_body(backend, request)
         status = None if environ.get("mockpbx.dropped") else response.status_code
         record(backend, environ, status, fault, body, mimetype)
         return response
+
+
+def malform(response: Response, fault: Fault) -> None:
+    """Apply a `malformed` fault: the body cut in half, its status and headers if it has them."""
+    if fault.kind == "malformed":
+        data = response.get_data()
+        response.set_data(data[: len(data) // 2])
+        if fault.status:
+            response.status_code = fault.status
+        response.headers.update(fault.headers)
 
 
 def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
@@ -120,7 +129,7 @@ def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     sys.stderr.write(line + "\n")  # one write per line: whole lines even with several workers
 
 
-def _request_body(backend: Backend) -> tuple[bytes, str]:
+def request_body(backend: Backend, request: Request) -> tuple[bytes, str]:
     """The request body for the journal (none when over the size limit) and its media type."""
     environ = request.environ
     if not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
