@@ -8,6 +8,7 @@ inherited by the forked workers. With several workers the control state lives in
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -30,7 +31,9 @@ def load_app(target: str = "") -> Any:
     from mockpbx.web.app import create_app
     if _PRELOADED is None:  # a worker that was spawned, not forked: nothing to inherit
         raise RuntimeError("mockpbx workers must be forked from `mockpbx serve`")
-    return create_app(backend=_PRELOADED)
+    app = create_app(backend=_PRELOADED)
+    gc.freeze()  # what was built before serving lives on: spare it the cyclic collector's scans
+    return app
 
 
 def free_port(host: str) -> int:
@@ -60,7 +63,7 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     global _PRELOADED
     _PRELOADED = backend
     server = Granian("mockpbx.serving:load_app", address=settings.host, port=settings.port,
-                     interface=Interfaces.WSGI, workers=settings.workers, blocking_threads=1,
+                     interface=Interfaces.WSGI, workers=settings.workers, blocking_threads=_threads(),
                      workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
     # The banner is the readiness signal: print it once a worker accepts connections. The
     # thread runs while granian forks its workers: what it would import is imported first,
@@ -72,6 +75,15 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
         server.serve(target_loader=load_app)
     finally:
         print("mockpbx stopped", file=out, flush=True)
+
+
+def _threads() -> int:
+    """Blocking threads per worker: 1, or MOCKPBX_THREADS (provisional, for bench/bench_http.py;
+    to be replaced by the `--threads` setting of `mockpbx serve`)."""
+    value = os.environ.get("MOCKPBX_THREADS", "1")
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise ValueError(f"MOCKPBX_THREADS must be an integer from 1 to 64, not {value!r}")
+    return int(value)
 
 
 def _announce_when_listening(settings: Settings, banner_text: str, out: TextIO) -> None:

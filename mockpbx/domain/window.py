@@ -58,9 +58,10 @@ def make_window(start_date: str | None, end_date: str | None, zone: ZoneInfo) ->
     """
     start = parse_local("start_date", start_date, zone)
     end = parse_local("end_date", end_date, zone)
+    # Both carry the same tzinfo, so Python compares and subtracts them as naive wall-clock times.
     if start > end:
         raise InvalidRequestError("start_date must not be after end_date")
-    if end.replace(tzinfo=None) - start.replace(tzinfo=None) > MAX_RANGE:
+    if end - start > MAX_RANGE:
         raise InvalidRequestError(RANGE_TOO_LONG)
     try:
         return Window(int(start.timestamp()), int(end.timestamp()))
