@@ -95,7 +95,7 @@ def targets(args: argparse.Namespace) -> list[Target]:
                                 script=script and str(script), cwd=args.baseline))
     million = call_log_path(days=31, limit=10)
     found.append(Target("mockpbx w1 1M varied", mockpbx, million, login=True, env=MILLION, ready_timeout=240,
-                        once=True, script=str(VARIED), values=w1,
+                        script=str(VARIED), values=w1,
                         probes={"offset 500000": million.replace("limit=10", "limit=10&offset=500000"),
                                 "source filter": million + "&source=" + SOURCE}))
     return [t for t in found if not any(s in t.name for s in args.skip)]

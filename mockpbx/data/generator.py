@@ -112,6 +112,7 @@ class RollingTraffic:
         self._profile, self._zone, self._days = profile, zone, days
         self._lock = threading.Lock()
         self._range: tuple[date, date] | None = None
+        self._checked = -1  # the clock second last found covered
         self._encode = encode
         self._table = CallTable((), encode=encode)
 
@@ -124,6 +125,9 @@ class RollingTraffic:
 
     def table_covering(self, now: float) -> CallTable:
         """The generated calls of the days around [now - days, now]."""
+        second = int(now)
+        if second == self._checked:  # covered a moment ago, in this same second
+            return self._table
         if not self._covers(now):
             with self._lock:
                 if not self._covers(now):
@@ -132,4 +136,5 @@ class RollingTraffic:
                     self._table = generate_table(randomness, domain, sources, first, last,
                                                  self._profile, self._zone, encode=self._encode)
                     self._range = (first, last)
+        self._checked = second
         return self._table

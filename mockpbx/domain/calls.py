@@ -6,8 +6,8 @@ total (newest first, ties broken by the higher sequence, i.e. the later-added ca
 and lets a window become a `bisect` range. A per-source copy of the keys answers the
 `source` filter the same way. Paging across several tables finds the cut-off key by
 binary search over key values, so any offset costs the same as offset 0. Each call's JSON
-is encoded once, when its table is built (see `mockpbx.domain.encoding`), so a page is
-answered by joining bytes, not by formatting calls.
+is encoded once, the first time a page shows it, and kept by its position (see
+`mockpbx.domain.encoding`), so a page is answered by joining bytes, not by formatting calls.
 """
 
 from __future__ import annotations
@@ -82,15 +82,11 @@ class CallTable:
     def __init__(self, calls: Iterable[Call], tag: int = 0, encode: Callable[[Call], bytes] | None = None) -> None:
         """Index `calls`, which must already be sorted by start time (ties keep their order).
 
-        `encode` turns a call into its JSON bytes (default: the reference shape); every call's
-        encoding is kept, back to back in one buffer, with its offsets.
+        `encode` turns a call into its JSON bytes (default: the reference shape).
         """
         from mockpbx.domain.encoding import REFERENCE  # encoding imports this module
-        encode = encode or REFERENCE
         self.tag = tag
-        self.encode = encode
-        self._json = bytearray()
-        self._json_ends = array("Q", [0])
+        self.encode = encode or REFERENCE
         self.keys = array("q")
         self._durations = array("l")
         self._amounts = array("q")
@@ -120,12 +116,14 @@ class CallTable:
             self._amounts.append(call.amount)
             self._sources.append(sid)
             self._destinations.append(self._dest_codec.encode(call.destination))
-            self._json += encode(call)
-            self._json_ends.append(len(self._json))
             skeys, spositions = by_source[sid]
             skeys.append(key)
             spositions.append(position)
         self._by_source = {self._source_names[sid]: pair for sid, pair in by_source.items()}
+        # Each call's JSON, encoded the first time a page shows it: the table is immutable, so
+        # the position is a key that never goes stale. Encoding all of them here instead would
+        # cost a million-call domain about 6 s of start-up and 170 MB; a slot costs 8 bytes.
+        self._json: list[bytes | None] = [None] * len(self.keys)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -146,9 +144,11 @@ class CallTable:
         )
 
     def encoded(self, position: int) -> bytes:
-        """The JSON of the call at `position`, as encoded when the table was built."""
-        ends = self._json_ends
-        return self._json[ends[position]:ends[position + 1]]
+        """The JSON of the call at `position`, encoded once (two threads may both encode it: same bytes)."""
+        data = self._json[position]
+        if data is None:
+            data = self._json[position] = self.encode(self.call(position))
+        return data
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return (self.call(i) for i in range(len(self)))

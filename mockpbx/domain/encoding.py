@@ -1,8 +1,9 @@
 """How a call and a page of calls become JSON bytes: the one place that shapes them.
 
 A profile gives a function from a call to its JSON object (`CallFields`); `call_encoder`
-turns it into the encoder that each `CallTable` runs once per call when it is built, so
-that answering a page only joins the kept bytes. `page_json` is the documented page
+turns it into the encoder (built once, at data-build time) that each `CallTable` runs once
+per call, the first time a page shows the call, and keeps the bytes of, so that answering
+a page mostly joins kept bytes. `page_json` is the documented page
 object around them, byte for byte what `json.dumps` makes of `CallPage.to_json()`.
 """
 

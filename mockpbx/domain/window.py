@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -50,6 +51,7 @@ def parse_local(name: str, value: str | None, zone: ZoneInfo) -> datetime:
         raise InvalidRequestError(f"{name} is not a real calendar date and time: {value}") from None
 
 
+@lru_cache(maxsize=1024)  # a pure function of its arguments: clients page and poll the same window
 def make_window(start_date: str | None, end_date: str | None, zone: ZoneInfo) -> Window:
     """Build the window from the two query values, applying the order and 31-day rules.
 
