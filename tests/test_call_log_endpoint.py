@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
 from mockpbx.clock import ControllableClock
@@ -22,7 +24,6 @@ from mockpbx.domain.tokens import Principal
 from mockpbx.domain.window import Page, Window
 from mockpbx.testing import MockPBX
 from mockpbx.web.calllog import query_args
-
 from tests.conftest import DEMO_DOMAIN, call_log, token_for
 
 LAST_30 = {"start_date": "2026-10-28 12:00:00", "end_date": "2026-11-27 12:00:00"}
