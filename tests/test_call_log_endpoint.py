@@ -149,3 +149,8 @@ def test_a_drop_fault_cuts_a_call_log_request_over_the_wire(mockpbx: MockPBX) ->
     assert mockpbx.call_log("2021-06-01 00:00:00", "2021-06-30 00:00:00").status == 200
     dropped, ok = mockpbx.requests("GET", "/v1/call/log")[-2:]
     assert dropped["status"] is None and dropped["fault"]["kind"] == "drop" and ok["status"] == 200
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400(client: FlaskClient, bearer: dict[str, str]) -> None:
+    response = client.get("/v1/call/log", headers=bearer, environ_overrides={"QUERY_STRING": "start_date=\xff"})
+    assert response.status_code == 400 and response.get_json() == {"error": "the query string must be UTF-8"}
