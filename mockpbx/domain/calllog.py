@@ -9,7 +9,7 @@ from typing import Protocol
 
 from mockpbx.clock import Clock
 from mockpbx.domain.calls import Call, CallRef, CallTable, Span, page_refs
-from mockpbx.domain.encoding import REFERENCE, CallEncoder, json_bytes, page_json
+from mockpbx.domain.encoding import REFERENCE, CallEncoder, CallFields, json_bytes, page_json, reference_fields
 from mockpbx.domain.window import Page, Window
 
 
@@ -43,9 +43,9 @@ class CallPage:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def to_json(self) -> dict[str, object]:
-        """The documented response object, calls in the reference shape."""
-        return {"data": [c.to_json() for c in self.calls], "limit": self.limit,
+    def to_json(self, fields: CallFields = reference_fields) -> dict[str, object]:
+        """The documented response object, each call shaped by `fields` (default: the reference shape)."""
+        return {"data": [fields(c) for c in self.calls], "limit": self.limit,
                 "offset": self.offset, "total": self.total}
 
     def to_bytes(self) -> bytes:
@@ -53,9 +53,9 @@ class CallPage:
         return page_json([table.encoded(position) for table, position in self.refs],
                          self.limit, self.offset, self.total)
 
-    def reference_bytes(self) -> bytes:
-        """The body serialised from scratch (json.dumps of `to_json()`): what `to_bytes` must equal."""
-        return json_bytes(self.to_json())
+    def reference_bytes(self, fields: CallFields = reference_fields) -> bytes:
+        """The body serialised from scratch (json.dumps of `to_json(fields)`): what `to_bytes` must equal."""
+        return json_bytes(self.to_json(fields))
 
 
 class _DomainLog:
