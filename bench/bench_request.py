@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import json
 import statistics
 import sys
@@ -77,7 +78,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000, help="requests per batch [3000]")
     parser.add_argument("--rounds", type=int, default=5, help="batches per kind; the median is printed [5]")
     args = parser.parse_args()
-    app = create_app(Settings.load({"MOCKPBX_ACCESS_LOG": "false"}))
+    app = create_app(Settings.load({**os.environ, "MOCKPBX_ACCESS_LOG": "false"}))  # MOCKPBX_* apply
     wsgi = app.wsgi_app if hasattr(app, "wsgi_app") else app
     login = json.dumps({"username": "foo@test.tel4vn.com", "password": "foo123"}).encode()
     api_key = json.loads(call(wsgi, "POST", "/v1/auth", body=login)[1])["data"]["api_key"]
