@@ -32,7 +32,7 @@ from bench_http import (
     ensure_peers,
 )
 from harness import BENCH, ROOT, Server, exit_on_sigterm, expand, free_port, log, require, run_wrk, wait_until
-from measure import Target, _Probe, call_log_path
+from measure import Probe, Target, call_log_path
 
 MOCKPBX = "{python} -m mockpbx serve --workers 1 --port {port} --no-access-log"
 
@@ -80,7 +80,7 @@ def main() -> int:
                              **target.values)
             server = Server(command, env=target.env, cwd=target.cwd or ROOT)
             servers.append(server.start())
-            probe = _Probe(target, port)
+            probe = Probe(target, port)
             wait_until(probe, server, target.ready_timeout)
             run_wrk(port, target.path, probe.headers, target.warmup or 2, args.connections, 1, target.script)
             ready[target.name] = (port, probe.headers)

@@ -86,7 +86,7 @@ def _summary(status: int, body: bytes) -> str:
     return f"{status} {json.dumps(document)[:60]}"
 
 
-class _Probe:
+class Probe:
     """The readiness probe: the benchmarked request itself, after logging in if needed."""
 
     def __init__(self, target: Target, port: int) -> None:
@@ -125,7 +125,7 @@ def measure(target: Target, duration: float, connections: int, threads: int, war
     try:
         server.start()
         with MemorySampler(server.sid) as memory:
-            probe = _Probe(target, port)
+            probe = Probe(target, port)
             try:
                 row.startup_s = wait_until(probe, server, target.ready_timeout)
             finally:
