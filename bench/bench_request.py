@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import json
+import os
 import statistics
 import sys
 import time
