@@ -87,6 +87,7 @@ def main() -> int:
             log(f"[{target.name}] up, {probe.first}")
         order = random.Random(args.seed)
         rps: dict[str, list[float]] = {t.name: [] for t in targets}
+        p50: dict[str, list[float]] = {t.name: [] for t in targets}
         p99: dict[str, list[float]] = {t.name: [] for t in targets}
         for number in range(args.rounds):
             shuffled = targets[:]
@@ -95,6 +96,7 @@ def main() -> int:
                 port, headers = ready[target.name]
                 result = run_wrk(port, target.path, headers, args.burst, args.connections, 1, target.script)
                 rps[target.name].append(result.rps)
+                p50[target.name].append(result.p50_ms)
                 p99[target.name].append(result.p99_ms)
             log(f"round {number + 1}: " + ", ".join(f"{n} {v[-1]:.0f}" for n, v in rps.items()))
     finally:
@@ -102,9 +104,10 @@ def main() -> int:
             server.stop()
     print(f"{args.rounds} rounds of wrk -t1 -c{args.connections} {args.burst:g} s bursts per target, shuffled; "
           "every server up for the whole run; median over rounds\n")
-    print(f"{'target':<34} {'req/s':>8} {'p99 ms':>8}   req/s in each round")
+    print(f"{'target':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   req/s in each round")
     for name in rps:
-        print(f"{name:<34} {statistics.median(rps[name]):>8.0f} {statistics.median(p99[name]):>8.2f}   "
+        print(f"{name:<34} {statistics.median(rps[name]):>8.0f} {statistics.median(p50[name]):>8.2f} "
+              f"{statistics.median(p99[name]):>8.2f}   "
               + "/".join(f"{v:.0f}" for v in rps[name]))
     print("\nratios, median of the per-round ratios (range):")
     for name in [t.name for t in targets if t.name.startswith("mockpbx")]:
