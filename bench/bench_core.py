@@ -137,6 +137,11 @@ def main() -> None:
     print(f"{'query':<58} {'median ms':>9} {'total':>9}")
     for name, ms, total in bench_queries(table, args.repeat):
         print(f"{name:<58} {ms:>9.3f} {total:>9,}")
+    # The worst case of the per-call JSON kept by position: a client that reads every call.
+    started = time.perf_counter()
+    size = sum(len(table.encoded(i)) for i in range(len(table)))
+    print(f"every call's JSON encoded and kept (a client that reads them all): {time.perf_counter() - started:.1f} s, "
+          f"{size / 1e6:.0f} MB of JSON; peak RSS {rss_mb():.0f} MB")
     print(f"start-up to the first 200 on the call log (default data, median of {args.startup_runs}): "
           f"{startup_seconds(args.startup_runs):.2f} s")
 

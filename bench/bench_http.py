@@ -1,18 +1,22 @@
 """mockpbx's call-log request over HTTP, beside Prism, WireMock and a bare Flask endpoint.
 
 In one run, one after the other, each on a free port of 127.0.0.1: mockpbx with 1 and 2
-workers under the production server, a bare Flask hello JSON app under the same server
-(the floor), Prism and WireMock serving the contract's call-log example, and mockpbx
-holding a 1,000,000-call window. For each: start-up time to the first 200 on the request,
+workers under the production server, repeating one query (answered from the page memo);
+mockpbx computing every answer (a different offset, a different window with limit 50, or a
+`source` filter on a moving window, each request); the varied request with the access log
+on (`serve`'s default) and with more blocking threads; a bare Flask hello JSON app under the
+same server (the floor); Prism and WireMock serving the contract's call-log example; with
+`--baseline DIR`, the same mockpbx requests to another build; and mockpbx holding a
+1,000,000-call window, on the varied request. For each: start-up time to the first 200 on the request,
 wrk req/s, p50, p99, non-2xx, socket errors, peak RSS and PSS of the server's process tree,
 and its exit time on SIGTERM. Then the ratios and the issue's targets. Progress goes to
 stderr, the tables to stdout. Prism and WireMock are installed into bench/.peers/ (npm,
 pinned versions) when missing.
 
-    python bench/bench_http.py                      # about 4 minutes
+    python bench/bench_http.py                      # about 8 minutes
+    git archive main | tar -x -C /tmp/base && python bench/bench_http.py --baseline /tmp/base
     python bench/bench_http.py --duration 5 --rounds 1 --skip 1M
     python bench/bench_http.py --mockpbx-cmd 'mockpbx serve --workers {workers} --port {port}'
-    python bench/bench_http.py --compare-threads 1 --skip prism wiremock hello varied 1M   # issue 8's check
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ WIREMOCK_CMD = ("java -jar {jar} --bind-address 127.0.0.1 --port {port} --root-d
                 "--disable-request-logging --no-request-journal --disable-banner")
 JVM_WARMUP = 6.0
 VARIED = Path(__file__).resolve().parent / "varied_offset.lua"
+WINDOW = Path(__file__).resolve().parent / "varied_window.lua"
+#: A source of the demo domain (fixtures/default.json), for the filtered rows.
+SOURCE = "0899123456"
 #: Calls per weekday that put over 1,000,000 generated calls in a 31-day window.
 MILLION = {"MOCKPBX_DAYS": "31", "MOCKPBX_CALLS_PER_DAY": "42000"}
 
@@ -59,88 +66,92 @@ def ensure_peers() -> None:
 def targets(args: argparse.Namespace) -> list[Target]:
     """Every target of the run, in order."""
     path = call_log_path(days=30, limit=10)
+    window = call_log_path(days=30, limit=50)
+    source = path + "&source=" + SOURCE
     mockpbx = args.mockpbx_cmd
+    logged = mockpbx.replace(" --no-access-log", "")  # `mockpbx serve` as it starts by default
+    w1 = {"workers": 1, "module": "wsgi_app:app"}
     bearer = {"Authorization": "Bearer bench-token"}  # Prism and WireMock only check that one is there
     found = [
-        Target("mockpbx w1", mockpbx, path, login=True, values={"workers": 1, "module": "wsgi_app:app"}),
+        Target("mockpbx w1", mockpbx, path, login=True, values=w1),
         Target("mockpbx w2", mockpbx, path, login=True, values={"workers": 2, "module": "wsgi_app:app"}),
-        # Every request a different page: nothing is served from the page memo.
-        Target("mockpbx w1 varied", mockpbx, path, login=True, script=str(VARIED),
-               values={"workers": 1, "module": "wsgi_app:app"}),
+        # Every request a different query, so that none is answered from the page memo.
+        Target("mockpbx w1 varied", mockpbx, path, login=True, script=str(VARIED), values=w1),
+        Target("mockpbx w1 varied window", mockpbx, window, login=True, script=str(WINDOW), values=w1),
+        Target("mockpbx w1 source filter", mockpbx, source, login=True, script=str(WINDOW), values=w1),
+        Target("mockpbx w1 varied, access log on", logged, path, login=True, script=str(VARIED), values=w1),
+        # serve's request threads per worker (--threads; 64 by default): 1 is the serving model before issue 8.
+        Target(f"mockpbx w1 varied, {args.threads_row} threads", mockpbx + f" --threads {args.threads_row}", path,
+               login=True, script=str(VARIED), values=w1),
         Target("flask hello w1", args.server_cmd, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"}),
         Target("flask hello w2", args.server_cmd, "/hello", bearer, values={"workers": 2, "module": "hello_app:app"}),
         Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
         # A JVM is given a longer warm-up, so that it is measured after its JIT has run.
         Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR}, warmup=JVM_WARMUP),
     ]
-    if args.compare_threads:  # the serving model before: N request threads per worker (1 until issue 8)
-        for workers in (1, 2):
-            found.insert(2 * workers - 1, Target(f"mockpbx w{workers} threads={args.compare_threads}",
-                                                 mockpbx + f" --threads {args.compare_threads}", path, login=True,
-                                                 values={"workers": workers, "module": "wsgi_app:app"}))
-    if args.baseline_cmd:  # another build of mockpbx (e.g. the main branch), measured beside this one
-        for workers in (1, 2):
-            found.insert(2 * workers - 1, Target(f"baseline w{workers}", args.baseline_cmd, path, login=True,
-                                                 values={"workers": workers, "module": "wsgi_app:app"}))
+    if args.baseline:  # the same requests to another build (e.g. `git archive main`), in this run
+        for name, query, script in (("w1", path, None), ("w1 varied", path, VARIED),
+                                    ("w1 varied window", window, WINDOW), ("w1 source filter", source, WINDOW)):
+            found.append(Target(f"before: mockpbx {name}", mockpbx, query, login=True, values=w1,
+                                script=script and str(script), cwd=args.baseline))
     million = call_log_path(days=31, limit=10)
-    found.append(Target("mockpbx w1 1M window", mockpbx, million, login=True, env=MILLION, ready_timeout=180, once=True,
-                        values={"workers": 1, "module": "wsgi_app:app"},
+    found.append(Target("mockpbx w1 1M varied", mockpbx, million, login=True, env=MILLION, ready_timeout=240,
+                        script=str(VARIED), values=w1,
                         probes={"offset 500000": million.replace("limit=10", "limit=10&offset=500000"),
-                                "source filter": million + "&source=0899123456"}))
+                                "source filter": million + "&source=" + SOURCE}))
     return [t for t in found if not any(s in t.name for s in args.skip)]
 
 
 def report(rows: list[Row], args: argparse.Namespace) -> str:
     """The ratios, the extra probes and the issue's targets, as text."""
     by_name = {r.name: r for r in rows}
-    lines = ["", "ratios (req/s):"]
-    for workers in (1, 2):
-        me = f"mockpbx w{workers}"
-        for other in ("prism", "wiremock", f"flask hello w{workers}"):
-            value = ratio(by_name, me, other)
-            if value is not None:
-                lines.append(f"  {me} / {other}: {value:.2f}x")
-    if args.compare_threads:
-        for workers in (1, 2):
-            me, before = f"mockpbx w{workers}", f"mockpbx w{workers} threads={args.compare_threads}"
-            value = ratio(by_name, me, before)
-            if value is not None:
-                verdict = "PASS" if value >= 0.9 else "FAIL"
-                lines.append(f"  {me} (default threads) / {before}: {value:.2f}x "
-                             f"(issue 8: must not fall by more than 10%: {verdict})")
-    if args.baseline_cmd:
-        for workers in (1, 2):
-            value = ratio(by_name, f"mockpbx w{workers}", f"baseline w{workers}")
-            if value is not None:
-                lines.append(f"  mockpbx w{workers} / baseline w{workers}: {value:.2f}x")
+    lines = ["", "ratios (req/s, this run):"]
+    for row in rows:
+        if not row.name.startswith(("mockpbx", "before")):
+            continue
+        workers = 2 if " w2" in row.name else 1
+        others = ("prism", "wiremock", f"flask hello w{workers}", "before: " + row.name)
+        figures = [f"{value:.2f}x {other}" for other in others
+                   if (value := ratio(by_name, row.name, other)) is not None]
+        if figures:
+            lines.append(f"  {row.name}: " + ", ".join(figures))
     for row in rows:
         for label, result in row.probes.items():
             lines.append(f"  {row.name}, {label} (1 connection): p50 {result.p50_ms:.2f} ms, "
                          f"p99 {result.p99_ms:.2f} ms, {result.rps:.0f} req/s, non-2xx {result.non_2xx}")
-    lines += ["", f"targets (mockpbx call-log, {args.connections} connections):"]
-    for workers in (1, 2):
-        lines += _verdicts(by_name, workers)
+    lines += ["", f"targets ({args.connections} connections):"] + _verdicts(by_name)
     return "\n".join(lines)
 
 
-def _verdicts(by_name: dict[str, Row], workers: int) -> list[str]:
-    """PASS or FAIL on each of the issue's targets for mockpbx with `workers` workers."""
-    row = by_name.get(f"mockpbx w{workers}")
-    if row is None or row.wrk is None:
-        return []
+def _verdicts(by_name: dict[str, Row]) -> list[str]:
+    """PASS or FAIL on each of the issues' targets."""
     checks: list[tuple[str, bool | None, str]] = []  # (target, met, the figure)
-    for label, other, floor in ((">= 2x Prism", "prism", 2.0), (">= 2x WireMock", "wiremock", 2.0),
-                                (">= 0.8x bare Flask", f"flask hello w{workers}", 0.8)):
-        value = ratio(by_name, row.name, other)
-        checks.append((label, None if value is None else value >= floor, "" if value is None else f"{value:.2f}x"))
-    startup = row.startup_s if row.startup_s is not None else float("inf")
-    errors = row.wrk.non_2xx + row.wrk.socket_errors
-    checks += [("p99 <= 50 ms", row.wrk.p99_ms <= 50, f"{row.wrk.p99_ms:.2f} ms"),
-               ("start-up <= 1 s", startup <= 1, f"{startup:.2f} s"),
-               ("no errors", errors == 0, f"{errors} non-2xx or socket errors")]
+
+    def at_least(top: str, bottom: str, floor: float) -> None:
+        value = ratio(by_name, top, bottom)
+        checks.append((f"{top} >= {floor:g}x {bottom}", None if value is None else value >= floor,
+                       "" if value is None else f"{value:.2f}x"))
+
+    for other in ("prism", "wiremock"):
+        at_least("mockpbx w1", other, 2.0)
+        at_least("mockpbx w1 varied", other, 2.0)
+    at_least("mockpbx w1 varied window", "prism", 1.5)
+    at_least("mockpbx w1 source filter", "prism", 1.5)
+    at_least("mockpbx w1 1M varied", "mockpbx w1 varied", 0.9)
+    for name, limit in (("mockpbx w1 varied", 10.0), ("mockpbx w1", 50.0), ("mockpbx w2", 50.0)):
+        row = by_name.get(name)
+        if row is not None and row.wrk is not None:
+            checks.append((f"{name} p99 <= {limit:g} ms", row.wrk.p99_ms <= limit, f"{row.wrk.p99_ms:.2f} ms"))
+    for row in by_name.values():
+        if row.name.startswith("mockpbx") and row.wrk is not None:
+            errors = row.wrk.non_2xx + row.wrk.socket_errors
+            checks.append((f"{row.name} no errors", errors == 0, f"{errors} non-2xx or socket errors"))
+    for name in ("mockpbx w1", "mockpbx w2"):
+        row = by_name.get(name)
+        if row is not None and row.startup_s is not None:
+            checks.append((f"{name} start-up <= 1 s", row.startup_s <= 1, f"{row.startup_s:.2f} s"))
     verdict = {True: "PASS", False: "FAIL", None: "n/a"}
-    return [f"  {row.name} {label}: {verdict[met]}" + (f" ({figure})" if figure else "")
-            for label, met, figure in checks]
+    return [f"  {label}: {verdict[met]}" + (f" ({figure})" if figure else "") for label, met, figure in checks]
 
 
 def main() -> int:
@@ -157,26 +168,23 @@ def main() -> int:
     parser.add_argument("--mockpbx-cmd", default="{python} -m mockpbx serve --workers {workers} --port {port} "
                                                  "--no-access-log",
                         help="template for mockpbx [%(default)s]")
+    parser.add_argument("--threads-row", type=int, default=1,
+                        help="request threads per worker (serve --threads) of the extra varied row [1: as before issue 8]")
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of another build (e.g. `git archive main | tar -x -C DIR`): adds "
+                             "its rows ('before: ...') to this run, started from that folder")
     parser.add_argument("--rounds", type=int, default=2,
                         help="measure every target this many times, alternating the order; report the best [2]")
     parser.add_argument("--skip", nargs="*", default=[], help="skip targets whose name contains one of these")
-    parser.add_argument("--compare-threads", type=int, metavar="N",
-                        help="also measure mockpbx with --threads N beside the default (N=1: the serving model "
-                             "before issue 8), each right after the other")
-    parser.add_argument("--baseline-cmd", metavar="TEMPLATE",
-                        help="also measure this command as 'baseline w1/w2' (same placeholders as --mockpbx-cmd), "
-                             "e.g. an older checkout on PYTHONPATH")
     parser.add_argument("--logs", type=Path, help="a folder for each server's output")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
     exit_on_sigterm()
-    plan = targets(args)
-    peers = any(t.name in ("prism", "wiremock") for t in plan)
-    require(["wrk", "java", "npm"] if peers else ["wrk"])
-    if peers:
-        ensure_peers()
+    require(["wrk", "java", "npm"])
+    ensure_peers()
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
+    plan = targets(args)
     load_before = os.getloadavg()
     runs: dict[str, list[Row]] = {t.name: [] for t in plan}
     for number in range(args.rounds):
@@ -187,7 +195,8 @@ def main() -> int:
                                                  args.warmup, args.logs))
                 pause(1)
     rows = [best_of(runs[t.name]) for t in plan]
-    print(f"GET /v1/call/log (30-day window ending now, limit 10; /hello for the floor): wrk -t{args.threads} "
+    print(f"GET /v1/call/log (30-day window ending now, limit 10 (50 for 'varied window'); /hello for the floor): "
+          f"wrk -t{args.threads} "
           f"-c{args.connections} -d{args.duration:g}s --latency after {args.warmup:g} s warm-up "
           f"({max(args.warmup, JVM_WARMUP):g} s for WireMock's JVM), on 127.0.0.1")
     print(f"mockpbx: {args.mockpbx_cmd}\nfloor:   {args.server_cmd}")

@@ -240,7 +240,7 @@ def _ms(text: str) -> float:
 
 def parse_wrk(output: str) -> WrkResult:
     """Parse the output of `wrk --latency`."""
-    percentile = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", output, re.MULTILINE))
+    percentile = dict(re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", output, re.MULTILINE))  # "2.13s " ends in a space
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     latency_max = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", output, re.MULTILINE)

@@ -55,6 +55,8 @@ class Target:
     probes: dict[str, str] = field(default_factory=dict)
     #: A wrk Lua script (e.g. one that varies the query so that no two requests are alike).
     script: str | None = None
+    #: The server's working directory, if not the repository's root (e.g. another build's checkout).
+    cwd: Path | None = None
 
 
 @dataclass
@@ -84,7 +86,7 @@ def _summary(status: int, body: bytes) -> str:
     return f"{status} {json.dumps(document)[:60]}"
 
 
-class _Probe:
+class Probe:
     """The readiness probe: the benchmarked request itself, after logging in if needed."""
 
     def __init__(self, target: Target, port: int) -> None:
@@ -118,11 +120,12 @@ def measure(target: Target, duration: float, connections: int, threads: int, war
     port = free_port()
     command = expand(target.command, port=port, python=sys.executable, bench=BENCH, root=ROOT, **target.values)
     log(f"[{target.name}] {' '.join(command)}")
-    server = Server(command, env=target.env, log_path=(logs / f"{target.name}.log") if logs else None)
+    server = Server(command, env=target.env, cwd=target.cwd or ROOT,
+                    log_path=(logs / f"{target.name}.log") if logs else None)
     try:
         server.start()
         with MemorySampler(server.sid) as memory:
-            probe = _Probe(target, port)
+            probe = Probe(target, port)
             try:
                 row.startup_s = wait_until(probe, server, target.ready_timeout)
             finally:

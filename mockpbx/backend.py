@@ -17,6 +17,7 @@ from mockpbx.data.randomness import RandomSource
 from mockpbx.domain.accounts import Account, AccountBook
 from mockpbx.domain.calllog import CallLog
 from mockpbx.domain.calls import Call
+from mockpbx.domain.encoding import CallEncoder, call_encoder
 from mockpbx.domain.errors import ConflictError, InvalidRequestError
 from mockpbx.domain.records import account_from_record, call_from_record
 from mockpbx.domain.service import PbxService
@@ -27,7 +28,14 @@ from mockpbx.settings import Settings
 Traffic = dict[str, RollingTraffic | None]
 
 
-def build_traffic(settings: Settings, fixtures: Fixtures, now: float) -> Traffic:
+def call_encoding(settings: Settings) -> CallEncoder:
+    """How this mock encodes a call, built once: every table (fixtures, added, generated) uses it,
+    in the running profile's shape (its fields and how it prints times in the PBX zone)."""
+    return call_encoder(settings.api_profile.call_shaper(settings.zone))
+
+
+def build_traffic(settings: Settings, fixtures: Fixtures, now: float,
+                  encode: CallEncoder | None = None) -> Traffic:
     """Each domain's generated traffic (None where generation is off), generated for `now`."""
     randomness = RandomSource(settings.seed)
     traffic: Traffic = {}
@@ -37,15 +45,16 @@ def build_traffic(settings: Settings, fixtures: Fixtures, now: float) -> Traffic
         if spec.generate and settings.days > 0 and per_day > 0:
             sources = spec.sources or tuple(domain_sources(randomness, spec.domain_uuid))
             rolling = RollingTraffic(randomness, spec.domain_uuid, sources, TrafficProfile(per_day),
-                                     settings.zone, settings.days)
+                                     settings.zone, settings.days, encode)
             rolling.table_covering(now)  # generate now, not on the first request
             traffic[spec.domain_uuid] = rolling
     return traffic
 
 
-def build_call_log(clock: ControllableClock, fixtures: Fixtures, traffic: Traffic) -> CallLog:
+def build_call_log(clock: ControllableClock, fixtures: Fixtures, traffic: Traffic,
+                   encode: CallEncoder | None = None) -> CallLog:
     """A call log of the fixtures' explicit calls beside the generated traffic."""
-    log = CallLog(clock)
+    log = CallLog(clock, encode or call_encoder())
     for domain, rolling in traffic.items():
         log.add_domain(domain, rolling)
     explicit: dict[str, list[Call]] = defaultdict(list)
@@ -65,6 +74,7 @@ class Backend:
     fixtures: Fixtures
     traffic: Traffic
     store: ControlStore
+    encode: CallEncoder | None = None
     service: PbxService = field(init=False)
     coverage: Coverage = field(init=False)  # the outcomes of the served contract met by clients
     _tokens: TokenIssuer = field(init=False)
@@ -90,7 +100,8 @@ class Backend:
 
     def _rebuild(self) -> None:
         self.service = PbxService(AccountBook(self.fixtures.accounts), self._tokens,
-                                  build_call_log(self.clock, self.fixtures, self.traffic), self.settings.zone)
+                                  build_call_log(self.clock, self.fixtures, self.traffic, self.encode),
+                                  self.settings.zone)
 
     @property
     def synced_version(self) -> tuple[int, int]:
@@ -197,6 +208,7 @@ def build_backend(settings: Settings, clock: ControllableClock | None = None,
     """A fully loaded mock; raises DataError for a bad fixture file."""
     clock = clock or settings.start_clock()
     fixtures = load_fixtures(settings.fixtures or default_fixtures_path())
-    traffic = build_traffic(settings, fixtures, clock.now())
-    return Backend(settings, clock, fixtures, traffic, store or MemoryStore(clock, settings.journal_size,
-                                                                         settings.journal_bytes))
+    encode = call_encoding(settings)
+    traffic = build_traffic(settings, fixtures, clock.now(), encode)
+    return Backend(settings, clock, fixtures, traffic,
+                   store or MemoryStore(clock, settings.journal_size, settings.journal_bytes), encode)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+import gc
 import os
 import shutil
 import socket
@@ -33,7 +34,9 @@ def load_app(target: str = "") -> Any:
     from mockpbx.web.app import create_app
     if _PRELOADED is None:  # a worker that was spawned, not forked: nothing to inherit
         raise RuntimeError("mockpbx workers must be forked from `mockpbx serve`")
-    return create_app(backend=_PRELOADED)
+    app = create_app(backend=_PRELOADED)
+    gc.freeze()  # what was built before serving lives on: spare it the cyclic collector's scans
+    return app
 
 
 class StartupError(Exception):

@@ -14,6 +14,7 @@ from faker import Faker
 from mockpbx.data.phones import VietnamPhoneProvider
 from mockpbx.data.randomness import RandomSource
 from mockpbx.domain.calls import Call, CallTable
+from mockpbx.domain.encoding import CallEncoder
 from mockpbx.domain.rates import amount_for
 
 #: Relative call volume per half hour of the local day: busiest 08:00-12:00 and
@@ -67,7 +68,7 @@ def day_calls(randomness: RandomSource, domain_uuid: str, day: date, sources: Se
 
 def generate_table(randomness: RandomSource, domain_uuid: str, sources: Sequence[str],
                    first_day: date, last_day: date, profile: TrafficProfile, zone: ZoneInfo,
-                   tag: int = 1) -> CallTable:
+                   tag: int = 1, encode: CallEncoder | None = None) -> CallTable:
     """A table of the calls of every local day from `first_day` to `last_day`, inclusive."""
     if not sources:
         raise ValueError(f"domain {domain_uuid} has no sources to generate calls from")
@@ -79,7 +80,7 @@ def generate_table(randomness: RandomSource, domain_uuid: str, sources: Sequence
             yield from day_calls(randomness, domain_uuid, day, sources, profile, zone, fake)
             day += timedelta(days=1)
 
-    return CallTable(calls(), tag=tag)
+    return CallTable(calls(), tag=tag, encode=encode)
 
 
 def domain_sources(randomness: RandomSource, domain_uuid: str, count: int = 4) -> list[str]:
@@ -105,13 +106,15 @@ class RollingTraffic:
     """
 
     def __init__(self, randomness: RandomSource, domain_uuid: str, sources: Sequence[str],
-                 profile: TrafficProfile, zone: ZoneInfo, days: int) -> None:
+                 profile: TrafficProfile, zone: ZoneInfo, days: int, encode: CallEncoder | None = None) -> None:
         self.retention_seconds = days * 86400
         self._args = (randomness, domain_uuid, tuple(sources))
         self._profile, self._zone, self._days = profile, zone, days
         self._lock = threading.Lock()
         self._range: tuple[date, date] | None = None
-        self._table = CallTable(())
+        self._checked = -1  # the clock second last found covered
+        self._encode = encode
+        self._table = CallTable((), encode=encode)
 
     def _covers(self, now: float) -> bool:
         if self._range is None:
@@ -122,12 +125,16 @@ class RollingTraffic:
 
     def table_covering(self, now: float) -> CallTable:
         """The generated calls of the days around [now - days, now]."""
+        second = int(now)
+        if second == self._checked:  # covered a moment ago, in this same second
+            return self._table
         if not self._covers(now):
             with self._lock:
                 if not self._covers(now):
                     first, last = days_covering(now, self._days, self._zone)
                     randomness, domain, sources = self._args
                     self._table = generate_table(randomness, domain, sources, first, last,
-                                                 self._profile, self._zone)
+                                                 self._profile, self._zone, encode=self._encode)
                     self._range = (first, last)
+        self._checked = second
         return self._table

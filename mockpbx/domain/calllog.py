@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from mockpbx.clock import Clock
-from mockpbx.domain.calls import Call, CallTable, Span, page_of
+from mockpbx.domain.calls import Call, CallRef, CallTable, Span, page_refs
+from mockpbx.domain.encoding import REFERENCE, CallEncoder, CallFields, json_bytes, page_json, reference_fields
 from mockpbx.domain.window import Page, Window
 
 
@@ -23,24 +24,44 @@ class GeneratedCalls(Protocol):
 
 @dataclass(frozen=True)
 class CallPage:
-    """One page of the call log."""
+    """One page of the call log; its calls stay references into their tables until asked for."""
 
-    calls: list[Call]
+    refs: list[CallRef] = field(compare=False, repr=False)
     limit: int
     offset: int
     total: int
 
-    def to_json(self, call_fields: Callable[[Call], dict[str, object]] | None = None) -> dict[str, object]:
-        """The documented response object; `call_fields` shapes each call (default: `Call.to_json`)."""
-        shape = call_fields or Call.to_json
-        return {"data": [shape(c) for c in self.calls], "limit": self.limit,
+    @property
+    def calls(self) -> list[Call]:
+        """The calls of the page, newest first."""
+        return [table.call(position) for table, position in self.refs]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CallPage):
+            return NotImplemented
+        return (self.calls, self.limit, self.offset, self.total) == (other.calls, other.limit, other.offset, other.total)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_json(self, fields: CallFields = reference_fields) -> dict[str, object]:
+        """The documented response object, each call shaped by `fields` (default: the reference shape)."""
+        return {"data": [fields(c) for c in self.calls], "limit": self.limit,
                 "offset": self.offset, "total": self.total}
+
+    def to_bytes(self) -> bytes:
+        """The response body: each call's JSON as its table encoded it, in the page object."""
+        return page_json([table.encoded(position) for table, position in self.refs],
+                         self.limit, self.offset, self.total)
+
+    def reference_bytes(self, fields: CallFields = reference_fields) -> bytes:
+        """The body serialised from scratch (json.dumps of `to_json(fields)`): what `to_bytes` must equal."""
+        return json_bytes(self.to_json(fields))
 
 
 class _DomainLog:
-    def __init__(self, generated: GeneratedCalls | None) -> None:
+    def __init__(self, generated: GeneratedCalls | None, encode: CallEncoder) -> None:
         self.explicit: list[Call] = []
-        self.table = CallTable((), tag=0)
+        self.table = CallTable((), tag=0, encode=encode)
         self.generated = generated
 
 
@@ -49,24 +70,25 @@ class CallLog:
     calls only within [now - retention, now] of the clock, so the data is a function of
     the seed and the clock, never of the instant the mock started."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, encode: CallEncoder = REFERENCE) -> None:
         self._clock = clock
+        self._encode = encode
         self._domains: dict[str, _DomainLog] = {}
         self._lock = threading.Lock()
 
     def add_domain(self, domain_uuid: str, generated: GeneratedCalls | None = None) -> None:
         """Register a domain, optionally with generated traffic."""
         with self._lock:
-            self._domains.setdefault(domain_uuid, _DomainLog(generated)).generated = generated
+            self._domains.setdefault(domain_uuid, _DomainLog(generated, self._encode)).generated = generated
 
     def add_calls(self, domain_uuid: str, calls: Iterable[Call]) -> int:
         """Add explicit calls to a domain (registering it if new); returns how many were added."""
         new = list(calls)
         with self._lock:
-            log = self._domains.setdefault(domain_uuid, _DomainLog(None))
+            log = self._domains.setdefault(domain_uuid, _DomainLog(None, self._encode))
             merged = log.explicit + new
             # Sorted by start; equal starts keep the order they were added in.
-            table = CallTable(sorted(merged, key=lambda c: c.start_time), tag=0)
+            table = CallTable(sorted(merged, key=lambda c: c.start_time), tag=0, encode=self._encode)
             log.explicit, log.table = merged, table
         return len(new)
 
@@ -85,8 +107,8 @@ class CallLog:
                 table = log.generated.table_covering(now)
                 oldest = int(now) - log.generated.retention_seconds
                 spans.append(table.span(max(window.start, oldest), min(window.end, int(now)), source))
-        total, calls = page_of(spans, page.offset, page.limit)
-        return CallPage(calls, page.limit, page.offset, total)
+        total, refs = page_refs(spans, page.offset, page.limit)
+        return CallPage(refs, page.limit, page.offset, total)
 
     def generated_calls(self, now: float) -> dict[str, list[Call]]:
         """Every generated call visible at `now`, per domain, oldest first."""

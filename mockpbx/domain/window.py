@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from mockpbx.domain.errors import InvalidRequestError
@@ -50,6 +51,7 @@ def parse_local(name: str, value: str | None, zone: ZoneInfo) -> datetime:
         raise InvalidRequestError(f"{name} is not a real calendar date and time: {value}") from None
 
 
+@lru_cache(maxsize=1024)  # a pure function of its arguments: clients page and poll the same window
 def make_window(start_date: str | None, end_date: str | None, zone: ZoneInfo) -> Window:
     """Build the window from the two query values, applying the order and 31-day rules.
 
@@ -58,9 +60,10 @@ def make_window(start_date: str | None, end_date: str | None, zone: ZoneInfo) ->
     """
     start = parse_local("start_date", start_date, zone)
     end = parse_local("end_date", end_date, zone)
+    # Both carry the same tzinfo, so Python compares and subtracts them as naive wall-clock times.
     if start > end:
         raise InvalidRequestError("start_date must not be after end_date")
-    if end.replace(tzinfo=None) - start.replace(tzinfo=None) > MAX_RANGE:
+    if end - start > MAX_RANGE:
         raise InvalidRequestError(RANGE_TOO_LONG)
     try:
         return Window(int(start.timestamp()), int(end.timestamp()))

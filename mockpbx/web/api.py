@@ -8,11 +8,9 @@ from flask import Blueprint, Response, current_app, request
 
 from mockpbx.domain.errors import InvalidRequestError
 from mockpbx.domain.service import PbxService
-from mockpbx.web.cache import PageCache, page_key
-from mockpbx.web.responses import JSON, error_response, json_bytes, json_response
+from mockpbx.web.responses import error_response, json_response
 
 api = Blueprint("api", __name__)
-_QUERY = ("start_date", "end_date", "source", "limit", "offset")
 
 
 def service() -> PbxService:
@@ -54,21 +52,9 @@ def token() -> Response:
 
 @api.get("/v1/call/log")
 def call_log() -> Response:
-    """A page of the caller's domain's calls in a window."""
-    backend = current_app.extensions["mockpbx"]
-    version = backend.store.version()  # before sync: the page then reflects at least this version
-    svc = backend.sync()
-    environ = request.environ
-    principal = svc.authorize(environ.get("HTTP_AUTHORIZATION"))
-    key = page_key(principal.domain_uuid, environ, version, backend.clock.now())
-    pages: PageCache = current_app.extensions["mockpbx.pages"]
-    body = pages.get(key)
-    if body is None:
-        args = request.args
-        for name in _QUERY:
-            if len(args.getlist(name)) > 1:
-                raise InvalidRequestError(f"{name} must be given at most once")
-        shape = backend.settings.api_profile.call_shaper(backend.settings.zone)
-        body = json_bytes(svc.list_calls(principal, args).to_json(shape))
-        pages.put(key, body)
-    return Response(body, content_type=JSON)
+    """Routed here only so that Flask answers other methods with 405; GET and HEAD never get here.
+
+    Every GET and HEAD of the call log is answered by `mockpbx.web.calllog.CallLogEndpoint`, in
+    front of Flask (see that module for why).
+    """
+    raise RuntimeError("GET /v1/call/log is served by CallLogEndpoint, in front of Flask")

@@ -10,10 +10,10 @@ from mockpbx.settings import Settings
 from mockpbx.web.api import api
 from mockpbx.web.bodies import BodyReader
 from mockpbx.web.cache import PageCache
+from mockpbx.web.calllog import CallLogEndpoint
 from mockpbx.web.control import control
 from mockpbx.web.hooks import install_request_hooks
 from mockpbx.web.errors import register_error_handlers
-from mockpbx.web.fastpath import CallLogFastPath
 from mockpbx.web.meta import meta
 from mockpbx.web.pages import dashboard, docs
 
@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
         app.register_blueprint(control)
         app.register_blueprint(dashboard)
     install_request_hooks(app)
-    app.wsgi_app = CallLogFastPath(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
+    # The call log is served in front of Flask, on one path for all its GETs (see web/calllog.py);
+    # the body reader is outermost, so every path (the call log too) gets a whole, bounded body.
+    app.wsgi_app = CallLogEndpoint(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
     app.wsgi_app = BodyReader(app.wsgi_app, backend.settings)  # type: ignore[method-assign]
     register_error_handlers(app)
     return app

@@ -2,7 +2,8 @@
 
 A page is a function of the domain, the query, the control state's version and the
 clock's whole second (which decides the visible generated history), so an entry is
-only reused within the same second and the same version: it can never be stale.
+only reused within the same second and the same version (tests/test_call_log_endpoint.py
+shows a repeated query seeing added calls and a moved clock at once).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ Key = tuple[str, bytes, tuple[int, int], int]
 def page_key(domain_uuid: str, environ: Mapping[str, Any], version: tuple[int, int], now: float) -> Key:
     """The memo key of a call-log request: domain, raw query, control version, clock second.
 
-    Both the Flask handler (which fills the memo) and the WSGI fast path (which reads it)
-    use this, so they can never disagree on what a page depends on.
+    The call-log endpoint (mockpbx/web/calllog.py) is its one user; the version is read
+    before the control changes are applied, so a page reflects at least that version.
     """
     return domain_uuid, str(environ.get("QUERY_STRING", "")).encode("latin-1"), version, int(now)
 

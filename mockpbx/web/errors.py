@@ -16,12 +16,17 @@ log = logging.getLogger("mockpbx")
 _STATUS = {InvalidRequestError: 400, AuthenticationError: 401, ConflictError: 409}
 
 
-def _domain_error(error: DomainError) -> Response:
+def domain_error_response(error: DomainError, bearer_realm: bool = False) -> Response:
+    """The JSON answer to a domain error; a 401 of a bearer-protected path says so in `WWW-Authenticate`."""
     status = _STATUS.get(type(error), 400)
     headers = None
-    if status == 401 and request.path == "/v1/call/log":
+    if status == 401 and bearer_realm:
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     return error_response(status, error.message, headers)
+
+
+def _domain_error(error: DomainError) -> Response:
+    return domain_error_response(error, request.path == "/v1/call/log")
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -41,9 +46,14 @@ def _http_error(error: HTTPException) -> Response:
     return error_response(status, message, headers)
 
 
-def _unexpected(error: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.path)
+def unexpected_response(method: str, path: str) -> Response:
+    """The 500 answer to a bug, logged with its traceback (call from an `except` block)."""
+    log.exception("unexpected error on %s %s", method, path)
     return error_response(500, "internal error in mockpbx; please report it")
+
+
+def _unexpected(error: Exception) -> Response:
+    return unexpected_response(request.method, request.path)
 
 
 def register_error_handlers(app: Flask) -> None:

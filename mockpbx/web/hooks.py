@@ -13,8 +13,10 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.wrappers import Request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
@@ -33,9 +35,14 @@ def _backend(app: Flask) -> Backend:
     return app.extensions["mockpbx"]  # type: ignore[no-any-return]
 
 
-def _drop_connection() -> bool:
-    """Close the client's connection without an answer (see mockpbx.web.drop)."""
-    return drop_connection(request.environ)
+def dropped(environ: dict[str, Any], response: Response) -> Response:
+    """What to send once a request is journalled. For a dropped one, its connection is shut
+    (mockpbx.web.drop; the placeholder answer then goes nowhere) or, where the connection cannot
+    be found (granian, ambiguous), a body that breaks off: the server cuts the connection after
+    the status line, and the client never gets a complete answer."""
+    if environ.get("mockpbx.dropped") and not drop_connection(environ):
+        return Response(_broken_body(), status=200, content_type="application/json")
+    return response
 
 
 def _broken_body() -> Iterator[bytes]:
@@ -43,7 +50,8 @@ def _broken_body() -> Iterator[bytes]:
     yield b""  # a generator: it fails when the server starts sending the body
 
 
-def _fault_response(fault: Fault) -> Response | None:
+def fault_response(fault: Fault, environ: dict[str, Any]) -> Response | None:
+    """The answer a fault puts in place of the handler's (after its delay); None: answer normally."""
     if fault.delay_ms:
         with waiting_on_purpose():  # silent on purpose: not a stalled body (see mockpbx.web.bodies)
             time.sleep(fault.delay_ms / 1000)
@@ -51,9 +59,9 @@ def _fault_response(fault: Fault) -> Response | None:
         body = fault.body if fault.body is not None else {"error": f"injected fault {fault.id}"}
         return json_response(body, fault.status or 500, fault.headers)
     if fault.kind == "drop":
-        request.environ["mockpbx.dropped"] = True
-        # Answered in `after`: the request is journalled and counted first, then its connection
-        # is shut (mockpbx.web.drop); this placeholder never reaches the client.
+        environ["mockpbx.dropped"] = True
+        # Answered once the request is journalled and counted (`dropped`): its connection is
+        # shut then; this placeholder never reaches the client.
         return Response(b"", status=502)
     return None
 
@@ -77,7 +85,7 @@ def install_request_hooks(app: Flask) -> None:
         if fault is None:
             return None
         environ["mockpbx.fault"] = fault
-        return _fault_response(fault)
+        return fault_response(fault, environ)
 
     @app.after_request
     def after(response: Response) -> Response:
@@ -85,21 +93,23 @@ def install_request_hooks(app: Flask) -> None:
         if environ.get("PATH_INFO", "").startswith(UNTRACKED_PREFIXES):
             return response
         fault: Fault | None = environ.get("mockpbx.fault")
-        if fault is not None and fault.kind == "malformed":
-            data = response.get_data()
-            response.set_data(data[: len(data) // 2])
-            if fault.status:
-                response.status_code = fault.status
-            response.headers.update(fault.headers)
-        body, mimetype = _request_body(backend)
+        if fault is not None:
+            malform(response, fault)
+        body, mimetype = request_body(backend, request)
         status = None if environ.get("mockpbx.dropped") else response.status_code
         sent = b"" if status is None or response.is_streamed else response.get_data()
         record(backend, environ, status, fault, body, mimetype, sent)
-        if status is None and not _drop_connection():
-            # The connection was not found (granian, ambiguous): the body breaks off, so the server
-            # cuts the connection after the status line, and the client never gets a complete answer.
-            return Response(_broken_body(), status=200, content_type="application/json")
-        return response
+        return dropped(environ, response)
+
+
+def malform(response: Response, fault: Fault) -> None:
+    """Apply a `malformed` fault: the body cut in half, its status and headers if it has them."""
+    if fault.kind == "malformed":
+        data = response.get_data()
+        response.set_data(data[: len(data) // 2])
+        if fault.status:
+            response.status_code = fault.status
+        response.headers.update(fault.headers)
 
 
 def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
@@ -132,7 +142,7 @@ def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     sys.stderr.write(line + "\n")  # one write per line: whole lines even with several workers
 
 
-def _request_body(backend: Backend) -> tuple[bytes, str]:
+def request_body(backend: Backend, request: Request) -> tuple[bytes, str]:
     """The request body for the journal (none when over the size limit) and its media type."""
     environ = request.environ
     if not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):

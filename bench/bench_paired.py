@@ -1,0 +1,123 @@
+"""Ratios that survive a busy machine: every server up at once, short wrk bursts interleaved.
+
+`bench_http.py` measures one target after another, 10 s each; on a machine shared with other
+jobs the load can change several-fold between two targets a minute apart. Here every target
+is started first (mockpbx's varied rows, the same rows of `--baseline DIR` if given, the
+1,000,000-call window on the varied request, Prism, WireMock, the bare Flask floor), then `--rounds` rounds load each target for `--burst` seconds
+in a shuffled order. A ratio is taken within each round (targets measured seconds apart) and
+the median over rounds is reported, beside each target's median req/s and p99.
+
+    python bench/bench_paired.py --baseline /tmp/base          # about 6 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+from pathlib import Path
+
+from bench_http import (
+    JVM_WARMUP,
+    MILLION,
+    PRISM,
+    PRISM_CMD,
+    SERVER,
+    SOURCE,
+    VARIED,
+    WINDOW,
+    WIREMOCK_CMD,
+    WIREMOCK_JAR,
+    ensure_peers,
+)
+from harness import BENCH, ROOT, Server, exit_on_sigterm, expand, free_port, log, require, run_wrk, wait_until
+from measure import Probe, Target, call_log_path
+
+MOCKPBX = "{python} -m mockpbx serve --workers 1 --port {port} --no-access-log"
+
+
+def plan(baseline: Path | None) -> list[Target]:
+    """The targets, each started once and kept up for the whole run."""
+    path = call_log_path(days=30, limit=10)
+    window = call_log_path(days=30, limit=50)
+    source = path + "&source=" + SOURCE
+    bearer = {"Authorization": "Bearer bench-token"}
+    rows = [("varied", path, VARIED), ("varied window", window, WINDOW), ("source filter", source, WINDOW)]
+    found = [Target(f"mockpbx {name}", MOCKPBX, query, login=True, script=str(script)) for name, query, script in rows]
+    if baseline:
+        found += [Target(f"before: mockpbx {name}", MOCKPBX, query, login=True, script=str(script), cwd=baseline)
+                  for name, query, script in rows]
+    million = call_log_path(days=31, limit=10)
+    found.append(Target("mockpbx 1M varied", MOCKPBX, million, login=True, env=MILLION, ready_timeout=240,
+                        script=str(VARIED)))
+    found += [Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
+              Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR}, warmup=JVM_WARMUP),
+              Target("flask hello", SERVER, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"})]
+    return found
+
+
+def main() -> int:
+    """Start every target, interleave the bursts, print medians and paired ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of one burst per target [7]")
+    parser.add_argument("--burst", type=float, default=3, help="seconds of wrk per burst [3]")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections [32]")
+    parser.add_argument("--baseline", type=Path, help="a checkout of another build: its rows as 'before: ...'")
+    parser.add_argument("--seed", type=int, default=11, help="seed of the burst order [11]")
+    args = parser.parse_args()
+    exit_on_sigterm()
+    require(["wrk", "java", "npm"])
+    ensure_peers()
+    targets = plan(args.baseline)
+    servers: list[Server] = []
+    ready: dict[str, tuple[int, dict[str, str]]] = {}
+    try:
+        for target in targets:
+            port = free_port()
+            command = expand(target.command, port=port, python=sys.executable, bench=BENCH, root=ROOT,
+                             **target.values)
+            server = Server(command, env=target.env, cwd=target.cwd or ROOT)
+            servers.append(server.start())
+            probe = Probe(target, port)
+            wait_until(probe, server, target.ready_timeout)
+            run_wrk(port, target.path, probe.headers, target.warmup or 2, args.connections, 1, target.script)
+            ready[target.name] = (port, probe.headers)
+            log(f"[{target.name}] up, {probe.first}")
+        order = random.Random(args.seed)
+        rps: dict[str, list[float]] = {t.name: [] for t in targets}
+        p50: dict[str, list[float]] = {t.name: [] for t in targets}
+        p99: dict[str, list[float]] = {t.name: [] for t in targets}
+        for number in range(args.rounds):
+            shuffled = targets[:]
+            order.shuffle(shuffled)
+            for target in shuffled:
+                port, headers = ready[target.name]
+                result = run_wrk(port, target.path, headers, args.burst, args.connections, 1, target.script)
+                rps[target.name].append(result.rps)
+                p50[target.name].append(result.p50_ms)
+                p99[target.name].append(result.p99_ms)
+            log(f"round {number + 1}: " + ", ".join(f"{n} {v[-1]:.0f}" for n, v in rps.items()))
+    finally:
+        for server in servers:
+            server.stop()
+    print(f"{args.rounds} rounds of wrk -t1 -c{args.connections} {args.burst:g} s bursts per target, shuffled; "
+          "every server up for the whole run; median over rounds\n")
+    print(f"{'target':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   req/s in each round")
+    for name in rps:
+        print(f"{name:<34} {statistics.median(rps[name]):>8.0f} {statistics.median(p50[name]):>8.2f} "
+              f"{statistics.median(p99[name]):>8.2f}   "
+              + "/".join(f"{v:.0f}" for v in rps[name]))
+    print("\nratios, median of the per-round ratios (range):")
+    for name in [t.name for t in targets if t.name.startswith("mockpbx")]:
+        others = (f"before: {name}", "prism", "wiremock", "flask hello") + (("mockpbx varied",) if "1M" in name else ())
+        for other in others:
+            if other in rps:
+                ratios = [a / b for a, b in zip(rps[name], rps[other]) if b]
+                print(f"  {name} / {other}: {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""How a call and a page of calls become JSON bytes: the one place that shapes them.
+
+A profile gives a function from a call to its JSON object (`CallFields`); `call_encoder`
+turns it into the encoder (built once, at data-build time) that each `CallTable` runs once
+per call, the first time a page shows the call, and keeps the bytes of, so that answering
+a page mostly joins kept bytes. `page_json` is the documented page
+object around them, byte for byte what `json.dumps` makes of `CallPage.to_json()`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mockpbx.domain.calls import Call
+
+CallFields = Callable[["Call"], Mapping[str, object]]
+CallEncoder = Callable[["Call"], bytes]
+
+
+def json_bytes(payload: object) -> bytes:
+    """Compact JSON, UTF-8 (non-ASCII characters kept as they are)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def reference_fields(call: Call) -> Mapping[str, object]:
+    """The reference shape of a call: the vendor's six documented keys."""
+    return call.to_json()
+
+
+def call_encoder(fields: CallFields = reference_fields) -> CallEncoder:
+    """The encoder of a profile's call shape: `fields(call)` as compact JSON."""
+    def encode(call: Call) -> bytes:
+        return json_bytes(fields(call))
+    return encode
+
+
+#: The encoder of the reference shape, the default of every table.
+REFERENCE: CallEncoder = call_encoder()
+
+
+def page_json(calls: Sequence[bytes], limit: int, offset: int, total: int) -> bytes:
+    """The page object `{"data": [...], "limit", "offset", "total"}` around encoded calls."""
+    return b'{"data":[%s],"limit":%d,"offset":%d,"total":%d}' % (b",".join(calls), limit, offset, total)

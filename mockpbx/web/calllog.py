@@ -1,0 +1,139 @@
+"""`GET /v1/call/log`, served in front of Flask: the one path of every call-log request.
+
+Why not a Flask view: the call log is the endpoint clients hammer, and Flask's per-request
+machinery (request and response objects, routing, hooks, `process_response`) cost more than
+computing the page. So every GET and HEAD of the call log is answered here, as WSGI, and
+everything else goes on to Flask. This path does what Flask's hooks and handlers do for the
+other endpoints, with the same functions: faults (`hooks.fault_response`, `hooks.malform`),
+the journal and access log (`hooks.record`), the error bodies (`errors.domain_error_response`).
+The page itself is the domain's: validated by `PbxService.list_calls`, serialised from each
+call's JSON as its table encoded it at build time (`CallPage.to_bytes`), and remembered for
+the clock second (`PageCache`) for clients that repeat a query. Flask still routes the path
+for other methods (405 with `Allow`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from flask import Response
+from werkzeug.wrappers import Request
+
+from mockpbx.backend import Backend
+from mockpbx.control.faults import Fault
+from mockpbx.domain.errors import DomainError, InvalidRequestError
+from mockpbx.web.cache import PageCache, page_key
+from mockpbx.web.errors import domain_error_response, unexpected_response
+from mockpbx.web.bodies import BODY_ERROR
+from mockpbx.web.hooks import dropped, fault_response, malform, record, request_body
+from mockpbx.web.responses import JSON
+
+CALL_LOG = "/v1/call/log"
+_PATHS = frozenset((CALL_LOG, CALL_LOG + "/"))  # the router does not insist on the slash either
+_METHODS = frozenset(("GET", "HEAD"))
+_QUERY = ("start_date", "end_date", "source", "limit", "offset")
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def query_args(environ: dict[str, Any]) -> dict[str, str]:
+    """The call log's query values, parsed as Flask's `request.args` parses them; each at most once."""
+    try:
+        text = str(environ.get("QUERY_STRING", "")).encode("latin-1").decode()
+    except UnicodeError:
+        raise InvalidRequestError("the query string must be UTF-8") from None
+    args: dict[str, str] = {}
+    seen: set[str] = set()
+    for field in text.split("&"):  # urllib.parse.parse_qsl(keep_blank_values=True), unquoting only when needed
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        name, value = _unquote(name), _unquote(value)
+        if name in args:
+            seen.add(name)
+        else:
+            args[name] = value
+    for name in _QUERY:
+        if name in seen:
+            raise InvalidRequestError(f"{name} must be given at most once")
+    return args
+
+
+def _unquote(text: str) -> str:
+    """`unquote_plus` as parse_qsl applies it; the colons of a date (`%3A`) without its cost."""
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" in text:
+        colons = text.replace("%3A", ":").replace("%3a", ":")
+        text = colons if "%" not in colons else unquote(text, errors="werkzeug.url_quote")
+    return text
+
+
+class CallLogEndpoint:
+    """Answers every GET and HEAD of the call log; hands any other request to `app` (Flask)."""
+
+    def __init__(self, app: WSGIApp, backend: Backend, pages: PageCache) -> None:
+        self._app, self._backend, self._pages = app, backend, pages
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") not in _PATHS or environ.get("REQUEST_METHOD") not in _METHODS \
+                or environ.get(BODY_ERROR):  # a body BodyReader refused: Flask's hooks answer it (408/413)
+            return self._app(environ, start_response)
+        environ["mockpbx.started"] = time.perf_counter()
+        store = self._backend.store
+        # The journal's epoch as the request begins: a reset while it runs keeps it out (see hooks).
+        environ["mockpbx.journal_epoch"] = store.journal_epoch()
+        fault = store.take_fault(environ["REQUEST_METHOD"], environ["PATH_INFO"]) if store.has_faults() else None
+        if fault is None and not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+            try:
+                body = self.page(environ)
+            except Exception as error:  # noqa: BLE001 -- answered as the error handlers answer it
+                return self._finish(environ, start_response, self._error(error, environ), None)
+            record(self._backend, environ, 200, response=body)
+            start_response("200 OK", [("Content-Type", JSON), ("Content-Length", str(len(body)))])
+            return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        # A fault or a request body: the same page, in a Response the fault functions can change.
+        if fault is not None:
+            environ["mockpbx.fault"] = fault
+        response = fault_response(fault, environ) if fault is not None else None
+        if response is None:
+            try:
+                response = Response(self.page(environ), content_type=JSON)
+            except Exception as error:  # noqa: BLE001
+                response = self._error(error, environ)
+            if fault is not None:
+                malform(response, fault)
+        return self._finish(environ, start_response, response, fault)
+
+    def page(self, environ: dict[str, Any]) -> bytes:
+        """The 200 body for this request; raises DomainError for a bad token or query."""
+        backend = self._backend
+        version = backend.store.version()  # before sync: the page then reflects at least this version
+        service = backend.sync()
+        principal = service.authorize(environ.get("HTTP_AUTHORIZATION"))
+        key = page_key(principal.domain_uuid, environ, version, backend.clock.now())
+        body = self._pages.get(key)
+        if body is None:
+            body = service.list_calls(principal, query_args(environ)).to_bytes()
+            self._pages.put(key, body)
+        return body
+
+    @staticmethod
+    def _error(error: Exception, environ: dict[str, Any]) -> Response:
+        if isinstance(error, DomainError):
+            return domain_error_response(error, bearer_realm=True)
+        return unexpected_response(environ["REQUEST_METHOD"], environ["PATH_INFO"])
+
+    def _finish(self, environ: dict[str, Any], start_response: Callable[..., Any], response: Response,
+                fault: Fault | None) -> Iterable[bytes]:
+        """Journal and count the request (with its body, if any), then send the response, or
+        for a dropped request shut its connection (`hooks.dropped`)."""
+        request = Request(environ)
+        request.max_content_length = self._backend.settings.max_body_bytes
+        body, mimetype = request_body(self._backend, request)
+        status = None if environ.get("mockpbx.dropped") else response.status_code
+        sent = b"" if status is None or response.is_streamed else response.get_data()
+        record(self._backend, environ, status, fault, body, mimetype, sent)
+        return dropped(environ, response)(environ, start_response)
