@@ -286,3 +286,28 @@ def test_the_catalogue_follows_the_contract_it_is_given() -> None:
     assert ("GET /v1/call/log", 429, "fault: error") in outcomes
     assert ("GET /v1/call/log", 429, "") not in outcomes
     assert not any(operation in ("GET /healthz", "GET /openapi.json") for operation, _, _ in outcomes)
+
+
+@pytest.mark.parametrize("query", [
+    "start_date=2026-11-01+00%3A00%3A00&end_date=2026-12-02+00%3A00%3A00&source=0899123456",
+    "start_date=2026-11-01%2000:00:00&end_date=2026-12-02%2000%3a00%3a00&source=",
+    "source=%30%38%39&source=other&start_date=bad&end_date=2026-02-31+00%3A00%3A00",
+    "end_date=2026-12-02+00:00:00&start_date=2026-11-01+00:00:00&x=%zz&source=+",
+    "", "&&=&source", "start_date=2026-11-01+24%3A00%3A00&end_date=2026-12-02+00%3A00%3A00",
+])
+def test_coverage_reads_the_query_as_parse_qs_does(query: str) -> None:
+    """The per-request query reading of coverage (no parse_qs: it runs on every request) gives
+    parse_qs's first values and the wall-clock window length the 31-day rule measures."""
+    from datetime import datetime
+    from urllib.parse import parse_qs
+
+    from mockpbx.coverage.counting import _query_values, _window_seconds
+    parsed = parse_qs(query, keep_blank_values=True)
+    expected = {name: values[0] for name, values in parsed.items() if name in ("source", "start_date", "end_date")}
+    assert _query_values(query) == expected
+    try:
+        moments = [datetime.strptime(expected[name], "%Y-%m-%d %H:%M:%S") for name in ("start_date", "end_date")]
+        seconds: int | None = int((moments[1] - moments[0]).total_seconds())
+    except (KeyError, ValueError):
+        seconds = None
+    assert _window_seconds(expected) == seconds
