@@ -35,6 +35,7 @@ from harness import BENCH, ROOT, Server, exit_on_sigterm, expand, free_port, log
 from measure import Probe, Target, call_log_path
 
 MOCKPBX = "{python} -m mockpbx serve --workers 1 --port {port} --no-access-log"
+ONE_THREAD = MOCKPBX + " --threads 1"
 
 
 def plan(baseline: Path | None) -> list[Target]:
@@ -45,12 +46,20 @@ def plan(baseline: Path | None) -> list[Target]:
     bearer = {"Authorization": "Bearer bench-token"}
     rows = [("varied", path, VARIED), ("varied window", window, WINDOW), ("source filter", source, WINDOW)]
     found = [Target(f"mockpbx {name}", MOCKPBX, query, login=True, script=str(script)) for name, query, script in rows]
+    # `serve --threads 1`: one request thread per worker, as before issue 8 (the default is 64,
+    # so that stalled bodies and delay faults hold only themselves; see the README's figures).
+    found += [Target(f"mockpbx threads=1 {name}", ONE_THREAD, query, login=True, script=str(script))
+              for name, query, script in rows]
+    found.append(Target("mockpbx varied, access log on", MOCKPBX.replace(" --no-access-log", ""), path,
+                        login=True, script=str(VARIED)))
     if baseline:
         found += [Target(f"before: mockpbx {name}", MOCKPBX, query, login=True, script=str(script), cwd=baseline)
                   for name, query, script in rows]
     million = call_log_path(days=31, limit=10)
     found.append(Target("mockpbx 1M varied", MOCKPBX, million, login=True, env=MILLION, ready_timeout=240,
                         script=str(VARIED)))
+    found.append(Target("mockpbx threads=1 1M varied", ONE_THREAD, million, login=True, env=MILLION,
+                        ready_timeout=240, script=str(VARIED)))
     found += [Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
               Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR}, warmup=JVM_WARMUP),
               Target("flask hello", SERVER, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"})]
@@ -111,7 +120,10 @@ def main() -> int:
               + "/".join(f"{v:.0f}" for v in rps[name]))
     print("\nratios, median of the per-round ratios (range):")
     for name in [t.name for t in targets if t.name.startswith("mockpbx")]:
-        others = (f"before: {name}", "prism", "wiremock", "flask hello") + (("mockpbx varied",) if "1M" in name else ())
+        plain = name.replace("threads=1 ", "").replace(", access log on", "")
+        same_build = "mockpbx threads=1 varied" if "threads=1" in name else "mockpbx varied"
+        others = (f"before: {plain}", "prism", "wiremock", "flask hello") \
+            + ((same_build,) if "1M" in name or "access log" in name else ())
         for other in others:
             if other in rps:
                 ratios = [a / b for a, b in zip(rps[name], rps[other]) if b]
