@@ -146,9 +146,10 @@ class Backend:
     def accounts_overview(self) -> dict[str, list[dict[str, object]]]:
         """The accounts (without password or api_key) and every domain, for the control API."""
         service = self.sync()
-        accounts = [{"login": a.login, "username": a.username, "user_uuid": a.user_uuid,
-                     "domain_uuid": a.domain_uuid, "level": a.level} for a in service.accounts]
-        domains = list(dict.fromkeys([a["domain_uuid"] for a in accounts] + service.calls.domains()))
+        accounts: list[dict[str, object]] = [
+            {"login": a.login, "username": a.username, "user_uuid": a.user_uuid,
+             "domain_uuid": a.domain_uuid, "level": a.level} for a in service.accounts]
+        domains = list(dict.fromkeys([a.domain_uuid for a in service.accounts] + service.calls.domains()))
         return {"data": accounts, "domains": [
             {"domain_uuid": d, "accounts": sum(a["domain_uuid"] == d for a in accounts),
              "generated_traffic": self.traffic.get(d) is not None} for d in domains]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mockpbx.domain.errors import AuthenticationError
@@ -59,7 +59,7 @@ class AccountBook:
         self._by_api_key[account.api_key] = account
         self._by_user[account.user_uuid] = account
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Account]:
         return iter(list(self._by_user.values()))
 
     def __len__(self) -> int:
