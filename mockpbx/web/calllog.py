@@ -28,7 +28,7 @@ from mockpbx.domain.errors import DomainError, InvalidRequestError
 from mockpbx.web.cache import PageCache, page_key
 from mockpbx.web.errors import domain_error_response, unexpected_response
 from mockpbx.web.bodies import BODY_ERROR
-from mockpbx.web.hooks import dropped, fault_response, malform, record, request_body
+from mockpbx.web.hooks import fault_response, journal_and_send, malform, record
 from mockpbx.web.responses import JSON
 
 CALL_LOG = "/v1/call/log"
@@ -128,12 +128,7 @@ class CallLogEndpoint:
 
     def _finish(self, environ: dict[str, Any], start_response: Callable[..., Any], response: Response,
                 fault: Fault | None) -> Iterable[bytes]:
-        """Journal and count the request (with its body, if any), then send the response, or
-        for a dropped request shut its connection (`hooks.dropped`)."""
+        """Journal and count the request, then send the response (`hooks.journal_and_send`)."""
         request = Request(environ)
         request.max_content_length = self._backend.settings.max_body_bytes
-        body, mimetype = request_body(self._backend, request)
-        status = None if environ.get("mockpbx.dropped") else response.status_code
-        sent = b"" if status is None or response.is_streamed else response.get_data()
-        record(self._backend, environ, status, fault, body, mimetype, sent)
-        return dropped(environ, response)(environ, start_response)
+        return journal_and_send(self._backend, request, response, fault)(environ, start_response)

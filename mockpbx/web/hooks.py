@@ -95,11 +95,19 @@ def install_request_hooks(app: Flask) -> None:
         fault: Fault | None = environ.get("mockpbx.fault")
         if fault is not None:
             malform(response, fault)
-        body, mimetype = request_body(backend, request)
-        status = None if environ.get("mockpbx.dropped") else response.status_code
-        sent = b"" if status is None or response.is_streamed else response.get_data()
-        record(backend, environ, status, fault, body, mimetype, sent)
-        return dropped(environ, response)
+        return journal_and_send(backend, request, response, fault)
+
+
+def journal_and_send(backend: Backend, request: Request, response: Response, fault: Fault | None) -> Response:
+    """Journal and count a request (its body, and the body it is sent), then what to send: the
+    response, or for a dropped request whatever `dropped` leaves. Both request paths end here
+    (Flask's hooks and the call-log endpoint in front of Flask)."""
+    environ = request.environ
+    body, mimetype = request_body(backend, request)
+    status = None if environ.get("mockpbx.dropped") else response.status_code
+    sent = b"" if status is None or response.is_streamed else response.get_data()
+    record(backend, environ, status, fault, body, mimetype, sent)
+    return dropped(environ, response)
 
 
 def malform(response: Response, fault: Fault) -> None:
