@@ -19,8 +19,6 @@ from mockpbx.domain.errors import InvalidRequestError
 from mockpbx.domain.records import MAX_DURATION, parse_rfc3339
 
 REFERENCE, REVISED = "reference", "revised"
-_REVISED_TOKEN_KEYS = frozenset({"client_id", "expired_in", "refresh_token", "token_type"})
-_REVISED_CALL_KEYS = frozenset({"id", "uniqueid"})
 
 
 class ShapeError(ValueError):
@@ -30,12 +28,16 @@ class ShapeError(ValueError):
 def detect_profile(token_data: Mapping[str, object], calls: Sequence[object]) -> str:
     """The profile whose contract fits the token response and the first call (as verify decides);
     a host that fits none but carries the revised fields is read as `revised`."""
+    from mockpbx.profiles import get_profile
     from mockpbx.verify.detect import detect
     first = next((c for c in calls if isinstance(c, Mapping)), None)
     detection = detect(token_data, first)
     if detection.fits:
         return detection.profile.name
-    if _REVISED_TOKEN_KEYS & set(token_data) or (first is not None and _REVISED_CALL_KEYS <= set(first)):
+    revised, reference = get_profile(REVISED), get_profile(REFERENCE)  # the fields only revised has
+    token_keys = revised.schema_keys("Token") - reference.schema_keys("Token")
+    call_keys = revised.schema_keys("Call") - reference.schema_keys("Call")
+    if token_keys & set(token_data) or (first is not None and call_keys <= set(first)):
         return REVISED
     return REFERENCE
 
