@@ -8,10 +8,7 @@ import json
 import os
 import re
 import select
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,59 +24,19 @@ from mockpbx.cli import main
 from mockpbx.serving import exposure_warnings
 from mockpbx.settings import Settings, SettingsError
 from mockpbx.testing import MockPBX
+from tests.test_serving import Server
+from tests.test_serving import serve as serve_with_data
 
 LOGIN = b'{"username":"foo@test.tel4vn.com","password":"foo123"}'
 #: Short enough for a fast module, long enough to see the server serve others meanwhile.
 BODY_TIMEOUT = "2"
 
 
-class Server:
-    """A `mockpbx serve` subprocess on a free loopback port, with its output collected."""
-
-    def __init__(self, process: subprocess.Popen[str], host: str, port: int) -> None:
-        self.process, self.host, self.port = process, host, port
-        self.url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-        self.stderr: list[str] = []
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Connection": "close", **kwargs.pop("headers", {})}
-        return requests.get(self.url + path, timeout=10, headers=headers, **kwargs)
-
-    def post(self, path: str, body: object) -> requests.Response:
-        return requests.post(self.url + path, json=body, timeout=10, headers={"Connection": "close"})
-
-    def delete(self, path: str) -> requests.Response:
-        return requests.delete(self.url + path, timeout=10, headers={"Connection": "close"})
-
-    def connect(self) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout=10)
-        return sock
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")}
-
-
 @contextmanager
 def serve(*args: str, host: str = "127.0.0.1") -> Iterator[Server]:
-    process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--host", host, "--port", "0",
-                                "--days", "2", "--calls-per-day", "20", "--no-access-log", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    assert process.stdout is not None and process.stderr is not None
-    line = process.stdout.readline()
-    match = re.search(r"http://\[?([^\]\s]+?)\]?:(\d+)\s", line)
-    server = Server(process, match.group(1) if match else host, int(match.group(2)) if match else 0)
-    reader = threading.Thread(target=lambda: server.stderr.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
-    reader.start()
-    try:
-        assert match, f"no URL in the banner: {line!r}"
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        reader.join(timeout=5)
-        process.stdout.close()
-        process.stderr.close()
+    """A small `mockpbx serve` (2 days of 20 calls) without access log."""
+    with serve_with_data("--no-access-log", *args, host=host, data=("--days", "2", "--calls-per-day", "20")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +343,7 @@ def test_http_layer_errors_under_the_dev_server_are_json() -> None:
         sock.close()
         assert status == 408 and body["error"].startswith("the request body did not arrive")
         _others_are_served(running)
-    assert "Traceback" not in "".join(running.stderr)
+    assert "Traceback" not in "".join(running.stderr_lines)
 
 
 def _dropped(host: str, port: int) -> bytes:
@@ -408,14 +365,14 @@ def _check_drop(url: str, host: str, port: int) -> None:
 def test_a_drop_closes_the_connection_without_a_status_line_under_serve(server: Server) -> None:
     _check_drop(server.url, server.host, server.port)
     _others_are_served(server)
-    assert not any("Traceback" in line or "[ERROR]" in line for line in server.stderr)
+    assert not any("Traceback" in line or "[ERROR]" in line for line in server.stderr_lines)
 
 
 def test_a_drop_closes_the_connection_without_a_status_line_under_dev() -> None:
     with serve("--dev") as running:
         _check_drop(running.url, running.host, running.port)
         _others_are_served(running)
-    assert not any("Traceback" in line for line in running.stderr)
+    assert not any("Traceback" in line for line in running.stderr_lines)
 
 
 def test_a_drop_closes_the_connection_without_a_status_line_in_process(capfd: pytest.CaptureFixture[str]) -> None:

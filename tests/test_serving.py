@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,32 +23,43 @@ API_KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"
 
 
 class Server:
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
-        self.process, self.url = process, url
+    """A `mockpbx serve` subprocess on a free loopback port, with its output collected."""
+
+    def __init__(self, process: subprocess.Popen[str], host: str, port: int) -> None:
+        self.process, self.host, self.port = process, host, port
+        self.url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         self.stderr_lines: list[str] = []
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         # A new connection each time, so that requests spread over the workers.
-        return requests.get(self.url + path, timeout=10, headers={"Connection": "close", **kwargs.pop("headers", {})},
-                            **kwargs)
+        headers = {"Connection": "close", **kwargs.pop("headers", {})}
+        return requests.get(self.url + path, timeout=10, headers=headers, **kwargs)
 
     def post(self, path: str, body: object, **kwargs: Any) -> requests.Response:
         return requests.post(self.url + path, json=body, timeout=10, headers={"Connection": "close"}, **kwargs)
 
+    def delete(self, path: str) -> requests.Response:
+        return requests.delete(self.url + path, timeout=10, headers={"Connection": "close"})
+
     def token(self) -> str:
         return str(self.post("/v1/auth/token", {"api_key": API_KEY}).json()["data"]["token"])
 
+    def connect(self) -> socket.socket:
+        """A raw connection to the server."""
+        return socket.create_connection((self.host, self.port), timeout=10)
+
 
 @contextmanager
-def serve(*args: str) -> Iterator[Server]:
+def serve(*args: str, host: str = "127.0.0.1",
+          data: tuple[str, ...] = ("--days", "10", "--calls-per-day", "100")) -> Iterator[Server]:
+    """`mockpbx serve` with `args` on `host` and a free port, stopped with SIGTERM afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")}
-    process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--port", "0", "--days", "10",
-                                "--calls-per-day", "100", *args],
+    process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--host", host, "--port", "0", *data, *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None and process.stderr is not None
     line = process.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:\d+", line)
-    server = Server(process, match.group(0) if match else "")
+    match = re.search(r"http://\[?([^\]\s]+?)\]?:(\d+)\s", line)
+    server = Server(process, match.group(1) if match else host, int(match.group(2)) if match else 0)
     reader = threading.Thread(target=lambda: server.stderr_lines.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
     reader.start()
     try:
@@ -55,7 +67,7 @@ def serve(*args: str) -> Iterator[Server]:
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=30)
         reader.join(timeout=5)
         process.stdout.close()
         process.stderr.close()
