@@ -126,7 +126,7 @@ def main() -> int:
             + ((same_build,) if "1M" in name or "access log" in name else ())
         for other in others:
             if other in rps:
-                ratios = [a / b for a, b in zip(rps[name], rps[other]) if b]
+                ratios = [a / b for a, b in zip(rps[name], rps[other], strict=True) if b]
                 print(f"  {name} / {other}: {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
     return 0
 
