@@ -31,6 +31,8 @@ from mockpbx.web.drop import stop_reading
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 BODY_ERROR = "mockpbx.body_error"
+#: Set by a server front that has read the body already (mockpbx.web.rsgi): nothing to read here.
+BODY_READ = "mockpbx.body_read"
 _CHUNK = 64 * 1024
 
 
@@ -131,7 +133,7 @@ class BodyReader:
         self._app, self._limit, self._timeout = app, settings.max_body_bytes, settings.body_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if has_body(environ):
+        if has_body(environ) and not environ.get(BODY_READ):
             body, error = read_body(environ, _announced_length(environ), self._limit, self._timeout)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True  # the stream ends where the body does

@@ -28,7 +28,7 @@ from mockpbx.domain.errors import DomainError, InvalidRequestError
 from mockpbx.web.cache import PageCache, page_key
 from mockpbx.web.errors import domain_error_response, unexpected_response
 from mockpbx.web.bodies import BODY_ERROR
-from mockpbx.web.hooks import fault_response, journal_and_send, malform, record
+from mockpbx.web.hooks import fault_response, journal_and_send, malform, record, take_fault
 from mockpbx.web.responses import JSON
 
 CALL_LOG = "/v1/call/log"
@@ -81,11 +81,12 @@ class CallLogEndpoint:
         if environ.get("PATH_INFO") not in _PATHS or environ.get("REQUEST_METHOD") not in _METHODS \
                 or environ.get(BODY_ERROR):  # a body BodyReader refused: Flask's hooks answer it (408/413)
             return self._app(environ, start_response)
-        environ["mockpbx.started"] = time.perf_counter()
         store = self._backend.store
-        # The journal's epoch as the request begins: a reset while it runs keeps it out (see hooks).
-        environ["mockpbx.journal_epoch"] = store.journal_epoch()
-        fault = store.take_fault(environ["REQUEST_METHOD"], environ["PATH_INFO"]) if store.has_faults() else None
+        if "mockpbx.started" not in environ:  # else set by the server front, as the epoch
+            environ["mockpbx.started"] = time.perf_counter()
+            # The journal's epoch as the request begins: a reset while it runs keeps it out (see hooks).
+            environ["mockpbx.journal_epoch"] = store.journal_epoch()
+        fault = take_fault(store, environ)
         if fault is None and not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
             try:
                 body = self.page(environ)

@@ -1,8 +1,9 @@
 """The `drop` fault's physical side: close the client's connection before any status line
 (and the end of a stalled body's input, for the body deadline).
 
-werkzeug (`--dev`, `MockPBX`) hands the app its socket. granian does not, nor the client's
-port, so the worker's own sockets are searched: an established TCP connection to the
+werkzeug (`--dev`, `MockPBX`) hands the app its socket. granian does not, so the worker's own
+sockets are searched: under `mockpbx serve`'s RSGI front, which names the client's port, for the
+connection from that address and port. Without the port (granian's WSGI interface), for an established TCP connection to the
 server's port from the client's address that is waiting for an answer (from the kernel's
 TCP_INFO: data came in and nothing went out yet, or data came in no earlier than the last
 answer went out). The request's own connection always qualifies, so a lone candidate is
@@ -83,8 +84,11 @@ def _shut(sock: socket.socket, how: int) -> None:
 
 
 def _granian_connection(environ: dict[str, Any]) -> socket.socket | None:
-    """The worker's socket for this request: the only one waiting, or the one whose data came
-    in when this request started, with no other close; else None."""
+    """The worker's socket for this request: the one from the client's port where the server
+    front names it (`REMOTE_PORT`, mockpbx.web.rsgi); else the only one waiting, or the one
+    whose data came in when this request started, with no other close; else None."""
+    if str(environ.get("REMOTE_PORT", "")).isdigit():
+        return _connection_from_port(environ, int(environ["REMOTE_PORT"]))
     started = environ.get("mockpbx.started")
     waited_ms = (time.perf_counter() - started) * 1000 if isinstance(started, float) else 0.0
     waiting = sorted(((abs(since - waited_ms), sock) for since, sock in _waiting_connections(environ)),
@@ -95,6 +99,28 @@ def _granian_connection(environ: dict[str, Any]) -> socket.socket | None:
     for _, other in waiting:
         other.close()
     return chosen
+
+
+def _connection_from_port(environ: dict[str, Any], client_port: int) -> socket.socket | None:
+    """A duplicate of the worker's socket connected from the request's address and `client_port`."""
+    try:
+        port, remote = int(environ["SERVER_PORT"]), _plain_ip(str(environ["REMOTE_ADDR"]))
+        names = os.listdir("/proc/self/fd")
+    except (KeyError, ValueError, OSError):
+        return None
+    seen: set[int] = set()
+    for name in names:
+        sock = _socket_of(int(name), seen)
+        if sock is None:
+            continue
+        try:
+            peer = sock.getpeername()
+            if sock.getsockname()[1] == port and peer[1] == client_port and _plain_ip(peer[0]) == remote:
+                return sock
+        except OSError:  # a listening socket has no peer
+            pass
+        sock.close()
+    return None
 
 
 def _waiting_connections(environ: dict[str, Any]) -> list[tuple[float, socket.socket]]:

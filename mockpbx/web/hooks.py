@@ -24,6 +24,10 @@ from mockpbx.control.journal import RawEntry, bounded, utc_millis
 from mockpbx.redaction import redact_query_string
 from mockpbx.web.bodies import refuse_unread_body, waiting_on_purpose
 from mockpbx.web.drop import drop_connection
+
+#: In the environ when a server front took the request's fault and waited out its delay (the
+#: Fault, or None for none): mockpbx.web.rsgi.
+PRETAKEN = "mockpbx.fault_pretaken"
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -50,9 +54,18 @@ def _broken_body() -> Iterator[bytes]:
     yield b""  # a generator: it fails when the server starts sending the body
 
 
+def take_fault(store: Any, environ: dict[str, Any]) -> Fault | None:
+    """The request's fault: the one a server front took already (its delay waited out there,
+    see mockpbx.web.rsgi), else the next one that matches, if any."""
+    if PRETAKEN in environ:
+        return environ[PRETAKEN]  # type: ignore[no-any-return]
+    return store.take_fault(environ["REQUEST_METHOD"], environ["PATH_INFO"]) if store.has_faults() else None
+
+
 def fault_response(fault: Fault, environ: dict[str, Any]) -> Response | None:
-    """The answer a fault puts in place of the handler's (after its delay); None: answer normally."""
-    if fault.delay_ms:
+    """The answer a fault puts in place of the handler's (after its delay, unless a server
+    front waited it out already); None: answer normally."""
+    if fault.delay_ms and PRETAKEN not in environ:
         with waiting_on_purpose():  # silent on purpose: not a stalled body (see mockpbx.web.bodies)
             time.sleep(fault.delay_ms / 1000)
     if fault.kind == "error":
@@ -74,14 +87,14 @@ def install_request_hooks(app: Flask) -> None:
     @app.before_request
     def before() -> Response | None:
         environ = request.environ
-        environ["mockpbx.started"] = time.perf_counter()
+        environ.setdefault("mockpbx.started", time.perf_counter())  # a server front's arrival time, if set
         if "mockpbx.journal_epoch" not in environ:  # set by the fast path in front, normally
             environ["mockpbx.journal_epoch"] = store.journal_epoch()
         refuse_unread_body(environ, backend.settings.body_timeout)
         path = environ.get("PATH_INFO", "")
         if path.startswith(UNTRACKED_PREFIXES):
             return None
-        fault = store.take_fault(environ["REQUEST_METHOD"], path)
+        fault = take_fault(store, environ)
         if fault is None:
             return None
         environ["mockpbx.fault"] = fault

@@ -1,0 +1,155 @@
+"""`mockpbx serve`'s front: granian's RSGI interface, each worker's requests on its event loop.
+
+Why not granian's WSGI interface: it runs every request in a Python thread of its own, so
+that a request held in a delay fault or a client stalling mid-body holds only its thread; but
+under load the threads hand the GIL to each other on every request, and with 32 busy
+connections that cost more than computing the call log (8,540 req/s with 64 threads against
+20,636 with one, in one run of `bench/bench_paired.py`). Here the waiting is asynchronous
+and the computing is not: the body is read and a delay fault waited out on the event loop
+(many at once, no thread each), then the WSGI app (the same Flask app and call-log endpoint
+as under `--dev` and `MockPBX`) is called synchronously on the loop, which answers in tens of
+microseconds. Only the control API, the dashboard and the docs page, whose answers can take
+longer (a 4 MiB journal), are called on a pool of `--threads` threads.
+
+What this front does, and the WSGI app then does not do again:
+- the body is read whole, under `--max-body-bytes` (413, however framed: the rest is never
+  read) and `--body-timeout` (408); a body the client broke off is 400. These are marked in
+  the environ as `mockpbx.web.bodies.BodyReader` marks them, and answered by the app as JSON
+  with `Connection: close`;
+- a fault is taken for the request and its delay waited out here; the app gets the fault in
+  the environ (`PRETAKEN`) and applies the rest of it without waiting again;
+- a dropped request's connection is found by the client's port (`REMOTE_PORT`) and shut
+  (`mockpbx.web.drop`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mockpbx.backend import Backend
+from mockpbx.web.bodies import BODY_ERROR, BODY_READ
+from mockpbx.web.hooks import PRETAKEN, UNTRACKED_PREFIXES
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+#: Paths answered on the thread pool: the control API and the pages (see the module docstring).
+_POOLED = ("/_mock", "/docs")
+
+
+class _TooLarge(Exception):
+    """The body went over the limit while it was read."""
+
+
+class RSGIFront:
+    """granian's RSGI app: reads the body, waits out a delay fault, then calls the WSGI app."""
+
+    def __init__(self, app: WSGIApp, backend: Backend) -> None:
+        settings = backend.settings
+        self._app, self._store = app, backend.store
+        self._limit, self._timeout = settings.max_body_bytes, settings.body_timeout
+        self._pool = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="mockpbx-control")
+        self._server_name, self._server_port = "", ""
+
+    async def __call__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":  # websockets: not part of this API
+            return
+        environ = self._environ(scope)
+        environ["mockpbx.started"] = time.perf_counter()
+        path = scope.path
+        tracked = not path.startswith(UNTRACKED_PREFIXES)
+        if tracked:  # the journal's epoch as the request begins (see mockpbx.web.hooks)
+            environ["mockpbx.journal_epoch"] = self._store.journal_epoch()
+        if "content-length" in scope.headers or "transfer-encoding" in scope.headers:
+            await self._read_body(environ, protocol)
+        if tracked and BODY_ERROR not in environ:
+            fault = self._store.take_fault(scope.method, path) if self._store.has_faults() else None
+            environ[PRETAKEN] = fault
+            if fault is not None and fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+        if path.startswith(_POOLED):
+            status, headers, body = await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._call, environ)
+        else:
+            status, headers, body = self._call(environ)
+        protocol.response_bytes(status, headers, body)
+
+    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Run the WSGI app to the end: its status, headers and whole body."""
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            started[:] = [status, headers]
+
+        result = self._app(environ, start_response)
+        try:
+            body = b"".join(result)
+        except ConnectionAbortedError:  # a drop whose connection was not found: cut the answer short
+            body = b""
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status, headers = started
+        if environ["REQUEST_METHOD"] == "HEAD":
+            body = b""
+        return int(status[:3]), headers, body
+
+    async def _read_body(self, environ: dict[str, Any], protocol: Any) -> None:
+        """The body into `wsgi.input`, or `BODY_ERROR` set: 413 over the limit, 408 late, 400 cut."""
+        environ[BODY_READ] = True
+        length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
+        length = int(length_text) if length_text.isdigit() else None
+        body = b""
+        if length is not None and length > self._limit:
+            environ[BODY_ERROR] = 413
+        else:
+            try:
+                body = await asyncio.wait_for(self._gather(protocol), self._timeout)
+            except _TooLarge:
+                environ[BODY_ERROR] = 413
+            except asyncio.TimeoutError:
+                environ[BODY_ERROR] = 408
+            except Exception:  # noqa: BLE001 - the client broke the body off
+                environ[BODY_ERROR] = 400
+            else:
+                if length is not None and len(body) != length:
+                    environ[BODY_ERROR], body = 400, b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.input_terminated"] = True
+
+    async def _gather(self, protocol: Any) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in protocol:
+            size += len(chunk)
+            if size > self._limit:
+                raise _TooLarge
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _environ(self, scope: Any) -> dict[str, Any]:
+        """The WSGI environ for an RSGI scope (PEP 3333), with the client's port."""
+        host, _, port = scope.client.rpartition(":")
+        server_host, _, server_port = scope.server.rpartition(":")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": scope.method, "SCRIPT_NAME": "",
+            "PATH_INFO": scope.path.encode().decode("latin-1"), "QUERY_STRING": scope.query_string,
+            "SERVER_NAME": server_host.strip("[]"), "SERVER_PORT": server_port,
+            "REMOTE_ADDR": host.strip("[]"), "REMOTE_PORT": port,
+            "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+            "wsgi.version": (1, 0), "wsgi.url_scheme": scope.scheme, "wsgi.input": io.BytesIO(),
+            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        for name, value in scope.headers.items():
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        return environ
+
