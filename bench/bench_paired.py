@@ -35,7 +35,6 @@ from harness import BENCH, ROOT, Server, exit_on_sigterm, expand, free_port, log
 from measure import Probe, Target, call_log_path
 
 MOCKPBX = "{python} -m mockpbx serve --workers 1 --port {port} --no-access-log"
-ONE_THREAD = MOCKPBX + " --threads 1"
 
 
 def plan(baseline: Path | None) -> list[Target]:
@@ -46,10 +45,7 @@ def plan(baseline: Path | None) -> list[Target]:
     bearer = {"Authorization": "Bearer bench-token"}
     rows = [("varied", path, VARIED), ("varied window", window, WINDOW), ("source filter", source, WINDOW)]
     found = [Target(f"mockpbx {name}", MOCKPBX, query, login=True, script=str(script)) for name, query, script in rows]
-    # `serve --threads 1`: one request thread per worker, as before issue 8 (the default is 64,
-    # so that stalled bodies and delay faults hold only themselves; see the README's figures).
-    found += [Target(f"mockpbx threads=1 {name}", ONE_THREAD, query, login=True, script=str(script))
-              for name, query, script in rows]
+    # `mockpbx serve` with its defaults: the access log on (one JSON line per request on stderr).
     found.append(Target("mockpbx varied, access log on", MOCKPBX.replace(" --no-access-log", ""), path,
                         login=True, script=str(VARIED)))
     if baseline:
@@ -58,8 +54,6 @@ def plan(baseline: Path | None) -> list[Target]:
     million = call_log_path(days=31, limit=10)
     found.append(Target("mockpbx 1M varied", MOCKPBX, million, login=True, env=MILLION, ready_timeout=240,
                         script=str(VARIED)))
-    found.append(Target("mockpbx threads=1 1M varied", ONE_THREAD, million, login=True, env=MILLION,
-                        ready_timeout=240, script=str(VARIED)))
     found += [Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
               Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR}, warmup=JVM_WARMUP),
               Target("flask hello", SERVER, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"})]
@@ -75,11 +69,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections [32]")
     parser.add_argument("--baseline", type=Path, help="a checkout of another build: its rows as 'before: ...'")
     parser.add_argument("--seed", type=int, default=11, help="seed of the burst order [11]")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="only the targets whose name contains TEXT (repeatable)")
     args = parser.parse_args()
     exit_on_sigterm()
     require(["wrk", "java", "npm"])
     ensure_peers()
-    targets = plan(args.baseline)
+    targets = [t for t in plan(args.baseline) if not args.only or any(text in t.name for text in args.only)]
     servers: list[Server] = []
     ready: dict[str, tuple[int, dict[str, str]]] = {}
     try:
@@ -120,10 +116,9 @@ def main() -> int:
               + "/".join(f"{v:.0f}" for v in rps[name]))
     print("\nratios, median of the per-round ratios (range):")
     for name in [t.name for t in targets if t.name.startswith("mockpbx")]:
-        plain = name.replace("threads=1 ", "").replace(", access log on", "")
-        same_build = "mockpbx threads=1 varied" if "threads=1" in name else "mockpbx varied"
+        plain = name.replace(", access log on", "")
         others = (f"before: {plain}", "prism", "wiremock", "flask hello") \
-            + ((same_build,) if "1M" in name or "access log" in name else ())
+            + (("mockpbx varied",) if "1M" in name or "access log" in name else ())
         for other in others:
             if other in rps:
                 ratios = [a / b for a, b in zip(rps[name], rps[other], strict=True) if b]

@@ -78,7 +78,19 @@ def entry_bytes(entry: RawEntry) -> int:
 
 def utc_millis(moment: float) -> str:
     """RFC 3339 UTC with milliseconds and `Z`, as the journal and the access log show times."""
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    global _last_second
+    second = int(moment // 1)
+    micros = round((moment - second) * 1e6)  # as datetime.fromtimestamp rounds
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    known, prefix = _last_second
+    if second != known:  # the access log asks many times a second: format each second once
+        prefix = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_second = (second, prefix)
+    return f"{prefix}.{micros // 1000:03d}Z"
+
+
+_last_second: tuple[int, str] = (-1, "")  # replaced whole: a consistent pair for every thread
 
 
 def _header_name(key: str) -> str:

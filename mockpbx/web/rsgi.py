@@ -18,6 +18,7 @@ What this front does, and the WSGI app then does not do again:
   with `Connection: close`;
 - a fault is taken for the request and its delay waited out here; the app gets the fault in
   the environ (`PRETAKEN`) and applies the rest of it without waiting again;
+- the access log's lines are written once per loop iteration (mockpbx.web.access_log);
 - a dropped request's connection is found by the client's port (`REMOTE_PORT`) and shut
   (`mockpbx.web.drop`).
 """
@@ -33,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mockpbx.backend import Backend
+from mockpbx.web.access_log import batch_on_this_loop
 from mockpbx.web.bodies import BODY_ERROR, BODY_READ
 from mockpbx.web.hooks import PRETAKEN, UNTRACKED_PREFIXES
 
@@ -53,11 +55,14 @@ class RSGIFront:
         self._app, self._store = app, backend.store
         self._limit, self._timeout = settings.max_body_bytes, settings.body_timeout
         self._pool = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="mockpbx-control")
-        self._server_name, self._server_port = "", ""
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":  # websockets: not part of this API
             return
+        if self._loop is None:  # the worker's loop, known once it serves: its access-log lines batched
+            self._loop = asyncio.get_running_loop()
+            batch_on_this_loop(self._loop)
         environ = self._environ(scope)
         environ["mockpbx.started"] = time.perf_counter()
         path = scope.path
