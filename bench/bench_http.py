@@ -4,7 +4,7 @@ In one run, one after the other, each on a free port of 127.0.0.1: mockpbx with 
 workers under the production server, repeating one query (answered from the page memo);
 mockpbx computing every answer (a different offset, a different window with limit 50, or a
 `source` filter on a moving window, each request); the varied request with the access log
-on (`serve`'s default) and with more blocking threads; a bare Flask hello JSON app under the
+on (`serve`'s default) and with 2 workers; a bare Flask hello JSON app under the
 same server (the floor); Prism and WireMock serving the contract's call-log example; with
 `--baseline DIR`, the same mockpbx requests to another build; and mockpbx holding a
 1,000,000-call window, on the varied request. For each: start-up time to the first 200 on the request,
@@ -80,9 +80,9 @@ def targets(args: argparse.Namespace) -> list[Target]:
         Target("mockpbx w1 varied window", mockpbx, window, login=True, script=str(WINDOW), values=w1),
         Target("mockpbx w1 source filter", mockpbx, source, login=True, script=str(WINDOW), values=w1),
         Target("mockpbx w1 varied, access log on", logged, path, login=True, script=str(VARIED), values=w1),
-        # serve's request threads per worker (--threads; 64 by default): 1 is the serving model before issue 8.
-        Target(f"mockpbx w1 varied, {args.threads_row} threads", mockpbx + f" --threads {args.threads_row}", path,
-               login=True, script=str(VARIED), values=w1),
+        # Two workers: as many Python processes as the machine has cores (WireMock's JVM uses both).
+        Target("mockpbx w2 varied", mockpbx, path, login=True, script=str(VARIED),
+               values={"workers": 2, "module": "wsgi_app:app"}),
         Target("flask hello w1", args.server_cmd, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"}),
         Target("flask hello w2", args.server_cmd, "/hello", bearer, values={"workers": 2, "module": "hello_app:app"}),
         Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
@@ -168,8 +168,6 @@ def main() -> int:
     parser.add_argument("--mockpbx-cmd", default="{python} -m mockpbx serve --workers {workers} --port {port} "
                                                  "--no-access-log",
                         help="template for mockpbx [%(default)s]")
-    parser.add_argument("--threads-row", type=int, default=1,
-                        help="request threads per worker (serve --threads) of the extra varied row [1: as before issue 8]")
     parser.add_argument("--baseline", type=Path,
                         help="a checkout of another build (e.g. `git archive main | tar -x -C DIR`): adds "
                              "its rows ('before: ...') to this run, started from that folder")

@@ -26,7 +26,6 @@ from mockpbx.coverage.catalogue import (
 
 # The call-log page ends with its paging fields (mockpbx/domain/calllog.py CallPage.to_json).
 _PAGE_TAIL = re.compile(rb'"limit":([0-9]+),"offset":([0-9]+),"total":([0-9]+)\}\s*$')
-_LOCAL = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 _LOOKED_AT = frozenset(("source", "start_date", "end_date"))
 _31_DAYS = 31 * 86400
 MEMO_SIZE = 4096
@@ -115,23 +114,33 @@ def _query_values(query_string: str) -> dict[str, str]:
 
 def _window_seconds(query: Mapping[str, str]) -> int | None:
     """end_date - start_date on the wall clock, as the 31-day rule measures it."""
-    moments = []
-    for name in ("start_date", "end_date"):
-        match = _LOCAL.fullmatch(query.get(name, ""))
-        if match is None:
-            return None
-        day = _day_number(match.group(1))
-        hour, minute, second = int(match.group(2)), int(match.group(3)), int(match.group(4))
-        if day is None or hour > 23 or minute > 59 or second > 59:
-            return None
-        moments.append(day * 86400 + hour * 3600 + minute * 60 + second)
-    return moments[1] - moments[0]
+    start, end = _moment(query.get("start_date", "")), _moment(query.get("end_date", ""))
+    return None if start is None or end is None else end - start
+
+
+_DIGITS = frozenset("0123456789")
+
+
+def _moment(text: str) -> int | None:
+    """Seconds since day 1 of a `YYYY-MM-DD HH:MM:SS` wall-clock time (ASCII digits, a real
+    date and time), else None: `[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}` and a calendar
+    check, by slicing (this runs per request)."""
+    if len(text) != 19 or text[10] != " " or text[13] != ":" or text[16] != ":" \
+            or not _DIGITS.issuperset(text[11:13] + text[14:16] + text[17:19]):
+        return None
+    day = _day_number(text[:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if day is None or hour > 23 or minute > 59 or second > 59:
+        return None
+    return day * 86400 + hour * 3600 + minute * 60 + second
 
 
 @lru_cache(maxsize=4096)
 def _day_number(text: str) -> int | None:
     """The proleptic ordinal of a `YYYY-MM-DD` date, None if it is not a real one (few distinct
     dates recur across requests: cached)."""
+    if text[4:5] != "-" or text[7:8] != "-" or not _DIGITS.issuperset(text[:4] + text[5:7] + text[8:]):
+        return None  # fromisoformat also takes week dates (`2026-W48-7`): the rule does not
     try:
         return date.fromisoformat(text).toordinal()
     except ValueError:

@@ -22,13 +22,15 @@ from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, bounded, utc_millis
 from mockpbx.redaction import redact_query_string
-from mockpbx.web.bodies import refuse_unread_body, waiting_on_purpose
+from mockpbx.web.bodies import refuse_unread_body
 from mockpbx.web.access_log import write_line
 from mockpbx.web.drop import drop_connection
 
 #: In the environ when a server front took the request's fault and waited out its delay (the
 #: Fault, or None for none): mockpbx.web.rsgi.
 PRETAKEN = "mockpbx.fault_pretaken"
+#: In the environ when a server front collected the request's HTTP_* and CONTENT_* keys (a dict).
+HEADERS = "mockpbx.headers"
 from mockpbx.web.responses import json_response
 
 CONTROL_PREFIX = "/_mock"
@@ -43,8 +45,8 @@ def _backend(app: Flask) -> Backend:
 def dropped(environ: dict[str, Any], response: Response) -> Response:
     """What to send once a request is journalled. For a dropped one, its connection is shut
     (mockpbx.web.drop; the placeholder answer then goes nowhere) or, where the connection cannot
-    be found (granian, ambiguous), a body that breaks off: the server cuts the connection after
-    the status line, and the client never gets a complete answer."""
+    be found (the client left first), a body that breaks off: a WSGI server cuts the connection
+    after the status line, and the client never gets a complete answer."""
     if environ.get("mockpbx.dropped") and not drop_connection(environ):
         return Response(_broken_body(), status=200, content_type="application/json")
     return response
@@ -67,8 +69,7 @@ def fault_response(fault: Fault, environ: dict[str, Any]) -> Response | None:
     """The answer a fault puts in place of the handler's (after its delay, unless a server
     front waited it out already); None: answer normally."""
     if fault.delay_ms and PRETAKEN not in environ:
-        with waiting_on_purpose():  # silent on purpose: not a stalled body (see mockpbx.web.bodies)
-            time.sleep(fault.delay_ms / 1000)
+        time.sleep(fault.delay_ms / 1000)
     if fault.kind == "error":
         body = fault.body if fault.body is not None else {"error": f"injected fault {fault.id}"}
         return json_response(body, fault.status or 500, fault.headers)
@@ -138,7 +139,9 @@ def record(backend: Backend, environ: dict[str, object], status: int | None, fau
            body: bytes = b"", mimetype: str = "", response: bytes = b"") -> None:
     """Journal one request, count its API-coverage outcomes (from `response`, the body sent)
     and write its access-log line, if on; call it before the answer (or the drop) is sent."""
-    headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
+    headers = environ.get(HEADERS)  # as a server front collected them (mockpbx.web.rsgi), else:
+    if not isinstance(headers, dict):
+        headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
     entry = bounded(RawEntry(
         backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
         str(environ.get("QUERY_STRING", "")), headers, body, mimetype, status,

@@ -36,7 +36,7 @@ from typing import Any
 from mockpbx.backend import Backend
 from mockpbx.web.access_log import batch_on_this_loop
 from mockpbx.web.bodies import BODY_ERROR, BODY_READ
-from mockpbx.web.hooks import PRETAKEN, UNTRACKED_PREFIXES
+from mockpbx.web.hooks import HEADERS, PRETAKEN, UNTRACKED_PREFIXES
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: Paths answered on the thread pool: the control API and the pages (see the module docstring).
@@ -151,10 +151,13 @@ class RSGIFront:
             "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
             "wsgi.run_once": False,
         }
+        headers: dict[str, str] = {}
         for name, value in scope.headers.items():
             key = name.upper().replace("-", "_")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = "HTTP_" + key
-            environ[key] = f"{environ[key]},{value}" if key in environ else value
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
+        environ.update(headers)
+        environ[HEADERS] = headers  # for the journal (mockpbx.web.hooks.record)
         return environ
 

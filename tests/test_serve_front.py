@@ -1,0 +1,167 @@
+"""`mockpbx serve`'s RSGI front (mockpbx.web.rsgi): the same answers as the WSGI servers, waits
+that hold no thread, drops that find their own connection, and the batched access log."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mockpbx.control.journal import RawEntry
+from mockpbx.web import access_log
+from mockpbx.web.hooks import _access_line
+from tests.test_hostile_clients import _answer, _others_are_served, _poll, _silent, _stall, _status_and_json
+from tests.test_hostile_clients import serve as small_serve
+from tests.test_serving import Server
+
+#: Requests whose answers depend on how a server turns the request into a WSGI environ:
+#: percent-encoded and non-ASCII paths and queries, HEAD, repeated headers, a body, dot segments.
+ODD_REQUESTS = [
+    b"GET /v1/%61uth HTTP/1.1\r\nHost: x\r\n",
+    b"GET /v1/c%C3%A0ll/log HTTP/1.1\r\nHost: x\r\n",
+    b"GET /v1/call/log?start_date=%E1%BB%87&x=%ZZ HTTP/1.1\r\nHost: x\r\n",
+    b"GET /v1/call/log?%FF=1 HTTP/1.1\r\nHost: x\r\n",
+    b"GET /v1/call/log?limit=1&limit=2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n",
+    b"HEAD /v1/call/log HTTP/1.1\r\nHost: x\r\n",
+    b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Trace: a\r\nX-Trace: b\r\n",
+    b"GET /v1/call/log/../auth HTTP/1.1\r\nHost: x\r\n",
+    b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    b"POST /v1/auth?x=1 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc",
+    b"DELETE /v1/call/log HTTP/1.1\r\nHost: x\r\n",
+]
+
+
+def _exchange(server: Server, raw: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """Status, sorted headers (without Date and Server) and body of one request."""
+    if b"\r\n\r\n" not in raw:
+        raw += b"Connection: close\r\n\r\n"
+    else:
+        raw = raw.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1)
+    with server.connect() as sock:
+        sock.sendall(raw)
+        answer = _answer(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    headers = sorted(line.lower() for line in lines[1:] if not line.lower().startswith((b"date:", b"server:")))
+    return lines[0][:12], headers, body  # the status code; reason phrases are the server's own
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[Server, Server]]:
+    with small_serve() as front, small_serve("--dev") as dev:
+        yield front, dev
+
+
+def test_serve_answers_odd_requests_exactly_as_the_dev_server(servers: tuple[Server, Server]) -> None:
+    front, dev = servers
+    for raw in ODD_REQUESTS:
+        assert _exchange(front, raw) == _exchange(dev, raw), raw
+    # ... and journals them alike: method, path, query, headers (repeated ones joined), body, status.
+    def journal(server: Server) -> list[dict[str, Any]]:
+        entries = server.get("/_mock/requests").json()["data"]
+        return [{k: v for k, v in e.items() if k not in ("id", "time", "duration_ms")} for e in entries]
+
+    assert journal(front) == journal(dev)
+    trace = [e for e in journal(front) if e["path"] == "/healthz" and e["method"] == "GET"]
+    assert trace[-1]["headers"]["X-Trace"] == "a,b"
+
+
+def test_waits_hold_no_thread_even_with_one() -> None:
+    """With `--threads 1`, 30 stalled bodies and 10 requests in a delay fault wait at once, on the
+    event loop, while the API and the control API (on its one thread) keep answering."""
+    with small_serve("--threads", "1", "--body-timeout", "3") as server:
+        server.post("/_mock/faults", {"method": "GET", "path": "/v1/call/log", "kind": "delay", "delay_ms": 2500,
+                                      "times": 10})
+        delayed, stalled = [], []
+        try:
+            for _ in range(10):
+                delayed.append(server.connect())
+                delayed[-1].sendall(b"GET /v1/call/log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            for _ in range(30):
+                stalled.append(server.connect())
+                _stall(stalled[-1])
+            _poll(lambda: server.get("/_mock/faults").json()["data"] == [])  # all ten are in the delay
+            _others_are_served(server)
+            assert server.post("/v1/auth", {"username": "foo@test.tel4vn.com", "password": "foo123"}).ok
+            assert _silent(delayed + stalled), "a waiting request was answered before the others were served"
+            assert [_status_and_json(_answer(sock))[0] for sock in delayed] == [401] * 10
+            assert [_status_and_json(_answer(sock))[0] for sock in stalled] == [408] * 30
+        finally:
+            for sock in delayed + stalled:
+                sock.close()
+        durations = [e["duration_ms"] for e in server.get("/_mock/requests", params={"path": "/v1/call/log"})
+                     .json()["data"]]
+        assert len(durations) == 10 and min(durations) >= 2500  # the delay is part of each request
+
+
+def test_a_drop_shuts_its_own_connection_among_simultaneous_ones(servers: tuple[Server, Server]) -> None:
+    """Five connections from one address send at once; the one whose request met the drop fault
+    is closed without a status line, and the four others get their answers."""
+    front, _ = servers
+    for _ in range(3):
+        front.post("/_mock/faults", {"method": "GET", "path": "/v1/call/log", "kind": "drop", "times": 1})
+        socks = [front.connect() for _ in range(5)]
+        try:
+            for sock in socks:
+                sock.sendall(b"GET /v1/call/log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answers = [_answer(sock) for sock in socks]
+        finally:
+            for sock in socks:
+                sock.close()
+        assert sorted(answer[:12] for answer in answers) == [b""] + [b"HTTP/1.1 401"] * 4
+    _others_are_served(front)
+    assert not any("Traceback" in line or "[ERROR]" in line for line in front.stderr_lines)
+
+
+def test_the_access_line_is_the_json_of_its_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    odd = RawEntry(0.0, "GET", '/v1/"quoted"/càll\\', "a=%E1%BB%87&password=x&b=eyJhbGciOi.eyJzdWIi.c2ln",
+                   {}, b"", "", None, 1.23456, (7, "drop"))
+    plain = RawEntry(0.0, "POST", "/v1/auth", "", {}, b"", "", 200, 0.5, None)
+    _access_line(odd, {})
+    _access_line(plain, {"REMOTE_ADDR": "::1"})
+    first, second = (json.loads(line) for line in capsys.readouterr().err.splitlines())
+    assert {k: v for k, v in first.items() if k not in ("ts", "pid")} == {
+        "event": "request", "method": "GET", "path": '/v1/"quoted"/càll\\',
+        "query": {"a": ["ệ"], "password": ["<redacted>"], "b": ["<redacted>"]},
+        "status": None, "duration_ms": 1.235, "fault": 7, "remote": None}
+    assert (second["status"], second["fault"], second["remote"], second["query"]) == (200, None, "::1", {})
+
+
+def test_lines_made_on_a_loop_are_written_whole_after_its_iteration(monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[str] = []
+
+    class Recorder(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    monkeypatch.setattr(sys, "stderr", Recorder())
+    lines = [json.dumps({"n": n, "pad": "x" * (n % 300)}) for n in range(200)]
+
+    async def burst() -> int:
+        access_log.batch_on_this_loop(asyncio.get_running_loop())
+        try:
+            for line in lines[:150]:  # one iteration's lines: more than one pipe write
+                access_log.write_line(line)
+            await asyncio.sleep(0)  # the iteration ends: the rest is flushed
+            flushed = len(writes)
+            for line in lines[150:]:
+                access_log.write_line(line)
+            await asyncio.sleep(0)
+            return flushed
+        finally:
+            access_log._batching.clear()
+
+    flushed = asyncio.run(burst())
+    assert "".join(writes).splitlines() == lines  # all of them, in order
+    assert all(w.endswith("\n") and len(w) <= access_log.PIPE_BUF for w in writes)
+    assert "".join(writes[:flushed]).splitlines() == lines[:150]
+    access_log.write_line("direct")  # no loop asked for batching here: written at once
+    assert writes[-1] == "direct\n"
+
