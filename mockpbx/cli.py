@@ -117,8 +117,9 @@ def main() -> None:
                                                      "entry (the rest is cut, and marked). "
                                                      "[env MOCKPBX_JOURNAL_FIELD_BYTES; default 16384]")
 @click.option("--workers", type=int, help="Worker processes; they behave as one server. [env MOCKPBX_WORKERS; default 1]")
-@click.option("--threads", type=int, help="Request threads per worker: a slow client or a delayed request holds "
-                                          "only its own. [env MOCKPBX_THREADS; default 64]")
+@click.option("--threads", type=int, help="Threads per worker for the control API, the dashboard and /docs; the "
+                                          "API is served on each worker's event loop, where slow bodies and delay "
+                                          "faults wait without a thread. [env MOCKPBX_THREADS; default 64]")
 @click.option("--body-timeout", type=float, help="Seconds a request body may take to arrive before a 408. "
                                                  "[env MOCKPBX_BODY_TIMEOUT; default 10]")
 @click.option("--access-log/--no-access-log", default=None,

@@ -311,3 +311,45 @@ def test_coverage_reads_the_query_as_parse_qs_does(query: str) -> None:
     except (KeyError, ValueError):
         seconds = None
     assert _window_seconds(expected) == seconds
+
+
+def test_a_computed_page_is_classified_from_its_facts_as_from_its_text() -> None:
+    """The call-log endpoint hands coverage what it knows of a page it computed (PageFacts);
+    for random windows (up to and at 31 days), offsets, limits and sources, the outcomes are
+    those read from the query and the body's tail."""
+    import random
+    from datetime import datetime, timedelta
+    from urllib.parse import quote, quote_plus, urlencode
+
+    from mockpbx.backend import build_backend
+    from mockpbx.coverage.counting import PageFacts, classify
+    from mockpbx.settings import Settings
+    from mockpbx.web.calllog import query_args
+
+    backend = build_backend(Settings.load({}, **SETTINGS))
+    service = backend.sync()
+    principal = service.tokens.verify(service.issue_token(API_KEY).token)
+    catalogue = backend.coverage.catalogue
+    rnd = random.Random(7)
+    end_of_data = datetime(2026, 11, 27, 12, 0, 0)
+    seen: set[tuple[int, ...]] = set()
+    for _ in range(600):
+        end = end_of_data - timedelta(seconds=rnd.randrange(12 * 86400))
+        length = rnd.choice([31 * 86400, 31 * 86400 - 1, rnd.randrange(31 * 86400), 0, 3600])
+        query: dict[str, Any] = {"start_date": (end - timedelta(seconds=length)).strftime("%Y-%m-%d %H:%M:%S"),
+                                 "end_date": end.strftime("%Y-%m-%d %H:%M:%S")}
+        if rnd.random() < 0.7:
+            query["limit"] = rnd.choice([1, 5, 10, 50, 1000])
+        if rnd.random() < 0.7:
+            query["offset"] = rnd.choice([0, 0, 1, 7, 40, 200, 5000])
+        if rnd.random() < 0.3:
+            query["source"] = rnd.choice(["", "0899123456", "0971234567", "100"])
+        text = urlencode(query, quote_via=rnd.choice([quote_plus, quote]))
+        args = query_args({"QUERY_STRING": text})
+        page = service.list_calls(principal, args)
+        body = page.to_bytes()
+        facts = PageFacts(page.limit, page.offset, page.total, bool(args.get("source")), page.window_seconds)
+        from_text = classify(catalogue, "GET", CALLS, 200, None, text, body)
+        assert classify(catalogue, "GET", CALLS, 200, None, text, body, facts) == from_text, text
+        seen.add(from_text)
+    assert len(seen) >= 8  # the cases met: plain, next page, empty, last partial, filter, 31 days, mixes

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
 from mockpbx.control.journal import RawEntry
@@ -39,9 +39,21 @@ class OutcomeCounters(Protocol):
     def clear_coverage(self) -> None: ...
 
 
+class PageFacts(NamedTuple):
+    """What the call-log endpoint knows of a page it computed: the paging fields, whether a
+    `source` was given and the window's wall-clock length (what classifying its text finds)."""
+
+    limit: int
+    offset: int
+    total: int
+    filtered: bool
+    window_seconds: int | None
+
+
 def classify(catalogue: Catalogue, method: str, path: str, status: int | None, fault: str | None,
-             query_string: str, body: bytes) -> tuple[int, ...]:
-    """The catalogue slots of the outcomes one request met (none for paths outside the contract)."""
+             query_string: str, body: bytes, page: PageFacts | None = None) -> tuple[int, ...]:
+    """The catalogue slots of the outcomes one request met (none for paths outside the contract);
+    a 200 page's are read from `page` when given, else from its query and the body's tail."""
     operation = catalogue.operation(method, path)
     if operation is None:
         return ()
@@ -64,7 +76,7 @@ def classify(catalogue: Catalogue, method: str, path: str, status: int | None, f
         return slots
     slots += (plain,)
     if operation.success and status == 200:
-        slots += _success_slots(operation, query_string, body[-96:])
+        slots += _success_slots(operation, query_string, body[-96:], page)
     return slots
 
 
@@ -77,21 +89,27 @@ def _error_message(body: bytes) -> str:
     return message if isinstance(message, str) else ""
 
 
-def _success_slots(operation: Operation, query_string: str, tail: bytes) -> tuple[int, ...]:
+def _success_slots(operation: Operation, query_string: str, tail: bytes,
+                   page: PageFacts | None = None) -> tuple[int, ...]:
+    if page is None:
+        paging = _PAGE_TAIL.search(tail)
+        query = _query_values(query_string)
+        if paging is not None:
+            limit, offset, total = (int(value) for value in paging.groups())
+        filtered, window = bool(query.get("source")), _window_seconds(query)
+    else:
+        paging, (limit, offset, total, filtered, window) = True, page
     kinds = []
-    paging = _PAGE_TAIL.search(tail)
     if paging is not None:
-        limit, offset, total = (int(value) for value in paging.groups())
         if offset > 0:
             kinds.append(NEXT_PAGE)
         if offset >= total:
             kinds.append(EMPTY_PAGE)
         elif total - offset < limit:
             kinds.append(LAST_PARTIAL_PAGE)
-    query = _query_values(query_string)
-    if query.get("source"):
+    if filtered:
         kinds.append(SOURCE_FILTER)
-    if _window_seconds(query) == _31_DAYS:
+    if window == _31_DAYS:
         kinds.append(WINDOW_31_DAYS)
     return tuple(operation.success[kind] for kind in kinds if kind in operation.success)
 
@@ -160,8 +178,15 @@ class Coverage:
         """Coverage of the outcomes of `contract` (the running profile's), counted in `counters`."""
         return cls(build_catalogue(contract), counters)
 
-    def count(self, entry: RawEntry, response: bytes) -> None:
-        """Count what one journalled request met; `response` is the body the client was sent."""
+    def count(self, entry: RawEntry, response: bytes, page: PageFacts | None = None) -> None:
+        """Count what one journalled request met; `response` is the body the client was sent,
+        `page` what the call-log endpoint knows of the page it computed for it (then the
+        classification needs no parsing, and no memo)."""
+        if page is not None and entry.status == 200 and entry.fault is None:
+            slots = classify(self.catalogue, entry.method, entry.path, 200, None, entry.query_string, response, page)
+            if slots:
+                self.counters.count_outcomes(slots)
+            return
         fault = None if entry.fault is None else entry.fault[1]
         # A polling client repeats its requests: classify each once. A page is known by its tail
         # (its paging fields); any other answer by all of it, or not memoised if long.

@@ -30,6 +30,8 @@ class CallPage:
     limit: int
     offset: int
     total: int
+    #: The wall-clock length of the window it answers, in seconds (None if not known).
+    window_seconds: int | None = field(default=None, compare=False)
 
     @property
     def calls(self) -> list[Call]:
@@ -108,7 +110,7 @@ class CallLog:
                 oldest = int(now) - log.generated.retention_seconds
                 spans.append(table.span(max(window.start, oldest), min(window.end, int(now)), source))
         total, refs = page_refs(spans, page.offset, page.limit)
-        return CallPage(refs, page.limit, page.offset, total)
+        return CallPage(refs, page.limit, page.offset, total, window.wall_seconds)
 
     def generated_calls(self, now: float) -> dict[str, list[Call]]:
         """Every generated call visible at `now`, per domain, oldest first."""

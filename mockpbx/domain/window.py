@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -23,10 +23,12 @@ _UINT_PATTERN = re.compile(r"[0-9]{1,20}")
 
 @dataclass(frozen=True)
 class Window:
-    """An inclusive window of call start times, as Unix seconds."""
+    """An inclusive window of call start times, as Unix seconds; `wall_seconds` is its length on
+    the wall clock (what the 31-day rule measures), when it was made from query values."""
 
     start: int
     end: int
+    wall_seconds: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def make_window(start_date: str | None, end_date: str | None, zone: ZoneInfo) ->
     if end - start > MAX_RANGE:
         raise InvalidRequestError(RANGE_TOO_LONG)
     try:
-        return Window(int(start.timestamp()), int(end.timestamp()))
+        return Window(int(start.timestamp()), int(end.timestamp()), int((end - start).total_seconds()))
     except (OverflowError, ValueError):  # years at the edge of what datetime can shift
         raise InvalidRequestError("start_date and end_date must be between years 1 and 9999") from None
 

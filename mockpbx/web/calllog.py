@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
+from mockpbx.coverage.counting import PageFacts
 from mockpbx.domain.errors import DomainError, InvalidRequestError
 from mockpbx.web.cache import PageCache, page_key
 from mockpbx.web.errors import domain_error_response, unexpected_response
@@ -89,10 +90,10 @@ class CallLogEndpoint:
         fault = take_fault(store, environ)
         if fault is None and not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
             try:
-                body = self.page(environ)
+                body, facts = self.page(environ)
             except Exception as error:  # noqa: BLE001 -- answered as the error handlers answer it
                 return self._finish(environ, start_response, self._error(error, environ), None)
-            record(self._backend, environ, 200, response=body)
+            record(self._backend, environ, 200, response=body, page=facts)
             start_response("200 OK", [("Content-Type", JSON), ("Content-Length", str(len(body)))])
             return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         # A fault or a request body: the same page, in a Response the fault functions can change.
@@ -101,25 +102,29 @@ class CallLogEndpoint:
         response = fault_response(fault, environ) if fault is not None else None
         if response is None:
             try:
-                response = Response(self.page(environ), content_type=JSON)
+                response = Response(self.page(environ)[0], content_type=JSON)
             except Exception as error:  # noqa: BLE001
                 response = self._error(error, environ)
             if fault is not None:
                 malform(response, fault)
         return self._finish(environ, start_response, response, fault)
 
-    def page(self, environ: dict[str, Any]) -> bytes:
-        """The 200 body for this request; raises DomainError for a bad token or query."""
+    def page(self, environ: dict[str, Any]) -> tuple[bytes, PageFacts | None]:
+        """The 200 body for this request, and what coverage counts of a page computed for it
+        (None when it came from the memo); raises DomainError for a bad token or query."""
         backend = self._backend
         version = backend.store.version()  # before sync: the page then reflects at least this version
         service = backend.sync()
         principal = service.authorize(environ.get("HTTP_AUTHORIZATION"))
         key = page_key(principal.domain_uuid, environ, version, backend.clock.now())
         body = self._pages.get(key)
-        if body is None:
-            body = service.list_calls(principal, query_args(environ)).to_bytes()
-            self._pages.put(key, body)
-        return body
+        if body is not None:
+            return body, None
+        args = query_args(environ)
+        page = service.list_calls(principal, args)
+        body = page.to_bytes()
+        self._pages.put(key, body)
+        return body, PageFacts(page.limit, page.offset, page.total, bool(args.get("source")), page.window_seconds)
 
     @staticmethod
     def _error(error: Exception, environ: dict[str, Any]) -> Response:

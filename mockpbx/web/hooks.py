@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, bounded, utc_millis
+from mockpbx.coverage.counting import PageFacts
 from mockpbx.redaction import redact_query_string
 from mockpbx.web.bodies import refuse_unread_body
 from mockpbx.web.access_log import write_line
@@ -136,9 +137,10 @@ def malform(response: Response, fault: Fault) -> None:
 
 
 def record(backend: Backend, environ: dict[str, object], status: int | None, fault: Fault | None = None,
-           body: bytes = b"", mimetype: str = "", response: bytes = b"") -> None:
-    """Journal one request, count its API-coverage outcomes (from `response`, the body sent)
-    and write its access-log line, if on; call it before the answer (or the drop) is sent."""
+           body: bytes = b"", mimetype: str = "", response: bytes = b"", page: PageFacts | None = None) -> None:
+    """Journal one request, count its API-coverage outcomes (from `response`, the body sent, or
+    `page`, what the call-log endpoint knows of it) and write its access-log line, if on; call
+    it before the answer (or the drop) is sent."""
     headers = environ.get(HEADERS)  # as a server front collected them (mockpbx.web.rsgi), else:
     if not isinstance(headers, dict):
         headers = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_")) and isinstance(v, str)}
@@ -149,7 +151,7 @@ def record(backend: Backend, environ: dict[str, object], status: int | None, fau
         None if fault is None else (fault.id, fault.kind)), backend.settings.journal_field_bytes)
     epoch = environ.get("mockpbx.journal_epoch")
     backend.store.log(entry, epoch if isinstance(epoch, int) else None)
-    backend.coverage.count(entry, response)
+    backend.coverage.count(entry, response, page)
     if backend.settings.access_log:
         _access_line(entry, environ)
 
