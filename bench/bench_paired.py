@@ -2,12 +2,13 @@
 
 `bench_http.py` measures one target after another, 10 s each; on a machine shared with other
 jobs the load can change several-fold between two targets a minute apart. Here every target
-is started first (mockpbx's varied rows, the same rows of `--baseline DIR` if given, the
-1,000,000-call window on the varied request, Prism, WireMock, the bare Flask floor), then `--rounds` rounds load each target for `--burst` seconds
-in a shuffled order. A ratio is taken within each round (targets measured seconds apart) and
+is started first (mockpbx's varied rows, with the access log on and with 2 workers, the same
+rows of `--baseline DIR` if given, the 1,000,000-call window on the varied request, Prism,
+WireMock, the bare Flask floor), then `--rounds` rounds load each target for `--burst` seconds
+in a shuffled order (`--only TEXT` keeps the targets whose name contains TEXT). A ratio is taken within each round (targets measured seconds apart) and
 the median over rounds is reported, beside each target's median req/s and p99.
 
-    python bench/bench_paired.py --baseline /tmp/base          # about 6 minutes
+    python bench/bench_paired.py --baseline /tmp/base          # about 8 minutes
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def plan(baseline: Path | None) -> list[Target]:
     found = [Target(f"mockpbx {name}", MOCKPBX, query, login=True, script=str(script)) for name, query, script in rows]
     # `mockpbx serve` with its defaults: the access log on (one JSON line per request on stderr).
     found.append(Target("mockpbx varied, access log on", MOCKPBX.replace(" --no-access-log", ""), path,
+                        login=True, script=str(VARIED)))
+    # Two workers, one per core (WireMock's JVM uses both): beside the issue's 1-worker rows.
+    found.append(Target("mockpbx varied, 2 workers", MOCKPBX.replace("--workers 1", "--workers 2"), path,
                         login=True, script=str(VARIED)))
     if baseline:
         found += [Target(f"before: mockpbx {name}", MOCKPBX, query, login=True, script=str(script), cwd=baseline)
@@ -118,7 +122,7 @@ def main() -> int:
     for name in [t.name for t in targets if t.name.startswith("mockpbx")]:
         plain = name.replace(", access log on", "")
         others = (f"before: {plain}", "prism", "wiremock", "flask hello") \
-            + (("mockpbx varied",) if "1M" in name or "access log" in name else ())
+            + (("mockpbx varied",) if "1M" in name or "access log" in name or "workers" in name else ())
         for other in others:
             if other in rps:
                 ratios = [a / b for a, b in zip(rps[name], rps[other], strict=True) if b]
