@@ -2,7 +2,8 @@
 
 `bench_http.py` measures one target after another, 10 s each; on a machine shared with other
 jobs the load can change several-fold between two targets a minute apart. Here every target
-is started first (mockpbx's varied rows, with the access log on and with 2 workers, the same
+is started first (mockpbx's varied rows, the repeated query (page memo), the varied one with
+the access log on and with 2 workers, the same
 rows of `--baseline DIR` if given, the 1,000,000-call window on the varied request, Prism,
 WireMock, the bare Flask floor), then `--rounds` rounds load each target for `--burst` seconds
 in a shuffled order (`--only TEXT` keeps the targets whose name contains TEXT). A ratio is taken within each round (targets measured seconds apart) and
@@ -46,6 +47,8 @@ def plan(baseline: Path | None) -> list[Target]:
     bearer = {"Authorization": "Bearer bench-token"}
     rows = [("varied", path, VARIED), ("varied window", window, WINDOW), ("source filter", source, WINDOW)]
     found = [Target(f"mockpbx {name}", MOCKPBX, query, login=True, script=str(script)) for name, query, script in rows]
+    # The same query repeated: answered from the page memo after the token and the journal.
+    found.append(Target("mockpbx repeated", MOCKPBX, path, login=True))
     # `mockpbx serve` with its defaults: the access log on (one JSON line per request on stderr).
     found.append(Target("mockpbx varied, access log on", MOCKPBX.replace(" --no-access-log", ""), path,
                         login=True, script=str(VARIED)))
