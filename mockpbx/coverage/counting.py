@@ -92,15 +92,16 @@ def _error_message(body: bytes) -> str:
 def _success_slots(operation: Operation, query_string: str, tail: bytes,
                    page: PageFacts | None = None) -> tuple[int, ...]:
     if page is None:
-        paging = _PAGE_TAIL.search(tail)
+        match = _PAGE_TAIL.search(tail)
         query = _query_values(query_string)
-        if paging is not None:
-            limit, offset, total = (int(value) for value in paging.groups())
+        paging = match is not None
+        if match is not None:
+            limit, offset, total = (int(value) for value in match.groups())
         filtered, window = bool(query.get("source")), _window_seconds(query)
     else:
         paging, (limit, offset, total, filtered, window) = True, page
     kinds = []
-    if paging is not None:
+    if paging:
         if offset > 0:
             kinds.append(NEXT_PAGE)
         if offset >= total:
@@ -183,9 +184,9 @@ class Coverage:
         `page` what the call-log endpoint knows of the page it computed for it (then the
         classification needs no parsing, and no memo)."""
         if page is not None and entry.status == 200 and entry.fault is None:
-            slots = classify(self.catalogue, entry.method, entry.path, 200, None, entry.query_string, response, page)
-            if slots:
-                self.counters.count_outcomes(slots)
+            computed = classify(self.catalogue, entry.method, entry.path, 200, None, entry.query_string, response, page)
+            if computed:
+                self.counters.count_outcomes(computed)
             return
         fault = None if entry.fault is None else entry.fault[1]
         # A polling client repeats its requests: classify each once. A page is known by its tail

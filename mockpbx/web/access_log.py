@@ -21,7 +21,8 @@ class _Batch:
     """The lines of one loop iteration, flushed by a callback the loop runs after them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop, self.lines, self.size = loop, [], 0
+        self.loop, self.size = loop, 0
+        self.lines: list[str] = []
 
     def add(self, line: str) -> None:
         if not self.lines:

@@ -41,6 +41,8 @@ def _http_error(error: HTTPException) -> Response:
     else:
         message = (error.description or error.name).strip()
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:  # werkzeug's order is a set's: vary none
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
     if request.environ.get(BODY_ERROR):  # the body is unread or cut: this connection cannot carry another request
         headers["Connection"] = "close"
     return error_response(status, message, headers)
