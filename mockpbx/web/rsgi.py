@@ -18,7 +18,7 @@ What this front does, and the WSGI app then does not do again:
   with `Connection: close`;
 - a fault is taken for the request and its delay waited out here; the app gets the fault in
   the environ (`PRETAKEN`) and applies the rest of it without waiting again;
-- the access log's lines are written once per loop iteration (mockpbx.web.access_log);
+- the access log's lines are written a few kilobytes at a time (mockpbx.web.access_log);
 - a dropped request's connection is found by the client's port (`REMOTE_PORT`) and shut
   (`mockpbx.web.drop`).
 """
@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mockpbx.backend import Backend
-from mockpbx.web.access_log import batch_on_this_loop
+from mockpbx.web.access_log import batch_on_this_loop, flush_batches
 from mockpbx.web.bodies import BODY_ERROR, BODY_READ
 from mockpbx.web.hooks import HEADERS, PRETAKEN, UNTRACKED_PREFIXES
 
@@ -55,14 +55,18 @@ class RSGIFront:
         self._app, self._store = app, backend.store
         self._limit, self._timeout = settings.max_body_bytes, settings.body_timeout
         self._pool = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="mockpbx-control")
-        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """granian, as the worker starts: its access-log lines are batched (mockpbx.web.access_log)."""
+        batch_on_this_loop(loop)
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """granian, as the worker stops: the access-log lines still kept are written."""
+        flush_batches()
 
     async def __call__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":  # websockets: not part of this API
             return
-        if self._loop is None:  # the worker's loop, known once it serves: its access-log lines batched
-            self._loop = asyncio.get_running_loop()
-            batch_on_this_loop(self._loop)
         environ = self._environ(scope)
         environ["mockpbx.started"] = time.perf_counter()
         path = scope.path
