@@ -133,7 +133,7 @@ def test_the_access_line_is_the_json_of_its_fields(capsys: pytest.CaptureFixture
     assert (second["status"], second["fault"], second["remote"], second["query"]) == (200, None, "::1", {})
 
 
-def test_lines_made_on_a_loop_are_written_whole_after_its_iteration(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batched_lines_are_written_whole_in_order_by_size_time_and_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     writes: list[str] = []
 
     class Recorder(io.StringIO):
@@ -142,26 +142,29 @@ def test_lines_made_on_a_loop_are_written_whole_after_its_iteration(monkeypatch:
             return len(text)
 
     monkeypatch.setattr(sys, "stderr", Recorder())
+    monkeypatch.setattr(access_log, "FLUSH_AFTER", 0.0)  # the timer: due at once, run by the next iteration
     lines = [json.dumps({"n": n, "pad": "x" * (n % 300)}) for n in range(200)]
 
-    async def burst() -> int:
+    async def burst() -> tuple[int, int]:
         access_log.batch_on_this_loop(asyncio.get_running_loop())
         try:
-            for line in lines[:150]:  # one iteration's lines: more than one pipe write
+            for line in lines[:150]:  # more than PIPE_BUF: full writes go out at once
                 access_log.write_line(line)
-            await asyncio.sleep(0)  # the iteration ends: the rest is flushed
-            flushed = len(writes)
+            by_size = len(writes)
+            await asyncio.sleep(0.001)  # later than the flush timer: it has run
+            by_time = len(writes)
             for line in lines[150:]:
                 access_log.write_line(line)
-            await asyncio.sleep(0)
-            return flushed
+            access_log.flush_batches()  # a worker that stops: nothing kept back
+            return by_size, by_time
         finally:
             access_log._batching.clear()
 
-    flushed = asyncio.run(burst())
-    assert "".join(writes).splitlines() == lines  # all of them, in order
+    by_size, by_time = asyncio.run(burst())
+    assert "".join(writes).splitlines() == lines  # all of them, in order, each whole
     assert all(w.endswith("\n") and len(w) <= access_log.PIPE_BUF for w in writes)
-    assert "".join(writes[:flushed]).splitlines() == lines[:150]
+    pending = sum(len(line) + 1 for line in lines[:150]) - len("".join(writes[:by_size]))
+    assert by_size >= 1 and 0 < pending < access_log.PIPE_BUF  # only what did not fill a write waited
+    assert "".join(writes[:by_time]).splitlines() == lines[:150]
     access_log.write_line("direct")  # no loop asked for batching here: written at once
     assert writes[-1] == "direct\n"
-
