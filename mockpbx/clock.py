@@ -43,55 +43,53 @@ class ControllableClock:
                  frozen: bool = False) -> None:
         self._base = base or SystemClock()
         self._lock = threading.Lock()
-        self._offset = 0.0 if start is None else start - self._base.now()
-        self._frozen_at: float | None = None
-        if frozen:
-            self._frozen_at = self._base.now() + self._offset if start is None else start
+        offset = 0.0 if start is None else start - self._base.now()
+        frozen_at = (self._base.now() + offset if start is None else start) if frozen else None
+        #: (offset from the base clock, the time it stands at if frozen): replaced whole under
+        #: the lock, read without it (every request reads the clock, several times).
+        self._state: tuple[float, float | None] = (offset, frozen_at)
 
     def now(self) -> float:
         """Return the clock's current time."""
-        with self._lock:
-            if self._frozen_at is not None:
-                return self._frozen_at
-            return self._base.now() + self._offset
+        offset, frozen_at = self._state
+        return frozen_at if frozen_at is not None else self._base.now() + offset
 
     @property
     def frozen(self) -> bool:
         """Whether the clock stands still."""
-        return self._frozen_at is not None
+        return self._state[1] is not None
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward (or back, if negative) and return the new time."""
         with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at += seconds
-                return self._frozen_at
-            self._offset += seconds
-            return self._base.now() + self._offset
+            offset, frozen_at = self._state
+            if frozen_at is not None:
+                self._state = (offset, frozen_at + seconds)
+                return frozen_at + seconds
+            self._state = (offset + seconds, None)
+            return self._base.now() + offset + seconds
 
     def set(self, when: float) -> None:
         """Jump to an absolute time; a frozen clock stays frozen there."""
         with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at = when
-            else:
-                self._offset = when - self._base.now()
+            offset, frozen_at = self._state
+            self._state = (offset, when) if frozen_at is not None else (when - self._base.now(), None)
 
     def freeze(self) -> None:
         """Stop the clock at its current time."""
         with self._lock:
-            if self._frozen_at is None:
-                self._frozen_at = self._base.now() + self._offset
+            offset, frozen_at = self._state
+            if frozen_at is None:
+                self._state = (offset, self._base.now() + offset)
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stood."""
         with self._lock:
-            if self._frozen_at is not None:
-                self._offset = self._frozen_at - self._base.now()
-                self._frozen_at = None
+            offset, frozen_at = self._state
+            if frozen_at is not None:
+                self._state = (frozen_at - self._base.now(), None)
 
     def reset(self) -> None:
         """Back to real time, running."""
         with self._lock:
-            self._offset = 0.0
-            self._frozen_at = None
+            self._state = (0.0, None)

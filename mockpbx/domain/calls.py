@@ -234,11 +234,14 @@ def page_refs(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list
     live = [s for s in spans if len(s)]
     if offset >= total or limit <= 0:
         return total, []
-    if len(live) == 1:
+    if len(live) == 1:  # the common case: Span.ref inlined
         span = live[0]
         top = span.high - offset
         bottom = max(span.low, top - limit)
-        return total, [span.ref(i) for i in range(top - 1, bottom - 1, -1)]
+        table, positions = span.table, span.positions
+        if positions is None:
+            return total, [(table, i) for i in range(top - 1, bottom - 1, -1)]
+        return total, [(table, positions[i]) for i in range(top - 1, bottom - 1, -1)]
     # The (offset+1)-th largest key across spans: the largest k with count(>= k) > offset.
     low = min(s.keys[s.low] for s in live)
     high = max(s.keys[s.high - 1] for s in live)

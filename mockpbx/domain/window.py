@@ -18,7 +18,6 @@ OFFSET_MAX = 2_147_483_647
 SOURCE_MAX_LENGTH = 64
 
 _LOCAL_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
-_UINT_PATTERN = re.compile(r"[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def parse_uint(name: str, value: str | None, default: int, low: int, high: int) 
     """Parse a decimal integer query value within [low, high]; absent means `default`."""
     if value is None:
         return default
-    if not _UINT_PATTERN.fullmatch(value) or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit() and len(value) <= 20) or not low <= int(value) <= high:
         raise InvalidRequestError(f"{name} must be an integer from {low} to {high}")
     return int(value)
 

@@ -73,7 +73,7 @@ class RSGIFront:
         tracked = not path.startswith(UNTRACKED_PREFIXES)
         if tracked:  # the journal's epoch as the request begins (see mockpbx.web.hooks)
             environ["mockpbx.journal_epoch"] = self._store.journal_epoch()
-        if "content-length" in scope.headers or "transfer-encoding" in scope.headers:
+        if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             await self._read_body(environ, protocol)
         if tracked and BODY_ERROR not in environ:
             fault = self._store.take_fault(scope.method, path) if self._store.has_faults() else None
@@ -157,11 +157,22 @@ class RSGIFront:
         }
         headers: dict[str, str] = {}
         for name, value in scope.headers.items():
-            key = name.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
+            key = _ENVIRON_KEYS.get(name) or _environ_key(name)
             headers[key] = f"{headers[key]},{value}" if key in headers else value
         environ.update(headers)
         environ[HEADERS] = headers  # for the journal (mockpbx.web.hooks.record)
         return environ
 
+
+_ENVIRON_KEYS: dict[str, str] = {}  # header name -> environ key, for the names met (bounded)
+
+
+def _environ_key(name: str) -> str:
+    """The WSGI environ key of a header name (`X-Trace` -> `HTTP_X_TRACE`; CONTENT_TYPE and
+    CONTENT_LENGTH without the prefix), remembered for the next request."""
+    key = name.upper().replace("-", "_")
+    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        key = "HTTP_" + key
+    if len(_ENVIRON_KEYS) < 1024:
+        _ENVIRON_KEYS[name] = key
+    return key
