@@ -11,6 +11,7 @@ Create it in the parent before forking; each process opens its own SQLite connec
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import mmap
 import os
@@ -147,12 +148,26 @@ class SharedStore(StoreCoverage):
                     fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def header(self) -> Header:
-        """A consistent read of the header (a seqlock: retry while a writer is at work)."""
+        """A consistent read of the header (a seqlock: retry while a writer is at work).
+
+        The writer may be a thread of this process that needs the GIL to finish, or a process
+        the system has set aside: after a few tries the reader sleeps a moment, which lets
+        either run (spinning alone, a reader held the GIL past its tries while the writer of
+        its own process waited for it: a 500 under load). Bounded: a writer that died mid-write
+        leaves the header busy, and after 5 s that is an error."""
         self._open()
-        for _ in range(10_000):
+        deadline = 0.0
+        for tries in itertools.count(1):
             values = _HEADER.unpack_from(self._map, 0)
             if values[1] % 2 == 0 and _HEADER.unpack_from(self._map, 0)[1] == values[1]:
                 return Header(*values)
+            if tries % 16 == 0:
+                now = time.monotonic()
+                if not deadline:
+                    deadline = now + 5.0
+                elif now > deadline:
+                    break
+                time.sleep(0.0001)
         raise RuntimeError("the shared control header stays busy")
 
     def write_header(self, **changes: float) -> None:
