@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -168,3 +169,32 @@ def test_batched_lines_are_written_whole_in_order_by_size_time_and_stop(monkeypa
     assert "".join(writes[:by_time]).splitlines() == lines[:150]
     access_log.write_line("direct")  # no loop asked for batching here: written at once
     assert writes[-1] == "direct\n"
+
+
+def test_a_body_trickled_a_byte_at_a_time_gets_408_at_the_deadline() -> None:
+    """The deadline covers the whole body: a client that keeps sending one byte at a time, never
+    silent for long, is still answered 408 once `--body-timeout` has passed."""
+    with small_serve("--body-timeout", "1.5") as server, server.connect() as sock:
+        sock.sendall(b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 54\r\n\r\n")
+        stop = threading.Event()
+
+        def trickle() -> None:
+            for byte in b'{"username":"foo@test.tel4vn.com","password":"foo123"}'[:40]:  # 40 x 0.1 s
+                if stop.wait(0.1):
+                    return
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:  # answered and closed: stop
+                    return
+
+        sender = threading.Thread(target=trickle, daemon=True)
+        sender.start()
+        try:
+            status, headers, body = _status_and_json(_answer(sock))
+        finally:
+            stop.set()
+            sender.join(timeout=10)
+        assert status == 408 and headers["connection"] == "close"
+        assert body == {"error": "the request body did not arrive within 1.5 s"}
+        _others_are_served(server)
