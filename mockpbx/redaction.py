@@ -21,8 +21,10 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 from xml.sax.saxutils import escape
+
+from mockpbx.querystring import query_pairs
 
 REDACTED = "<redacted>"
 SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "apikey", "authorization", "cookie")
@@ -77,27 +79,6 @@ def redact_query(pairs: Iterable[tuple[str, str]] | Mapping[str, list[str]]) -> 
         shown.setdefault(name, []).append(
             REDACTED if is_secret_name(name) else JWT.sub(REDACTED, value) if "eyJ" in value else value)
     return shown
-
-
-def query_pairs(query_string: str) -> list[tuple[str, str]]:
-    """`parse_qsl(query_string, keep_blank_values=True)`, the same pairs, without its cost for
-    the fields that need no decoding (this runs per request for the access log)."""
-    pairs = []
-    for field in query_string.split("&"):
-        if not field:
-            continue
-        name, _, value = field.partition("=")
-        pairs.append((_unquote_plus(name), _unquote_plus(value)))
-    return pairs
-
-
-def _unquote_plus(text: str) -> str:
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" in text:  # a date's colons (`%3A`) decoded without unquote's cost
-        colons = text.replace("%3A", ":").replace("%3a", ":")
-        text = colons if "%" not in colons else unquote(text, errors="replace")
-    return text
 
 
 def redact_query_string(query_string: str) -> dict[str, list[str]]:

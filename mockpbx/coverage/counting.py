@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
-from urllib.parse import unquote
 
 from mockpbx.control.journal import RawEntry
+from mockpbx.querystring import unquote_plus
 from mockpbx.coverage.catalogue import (
     EMPTY_PAGE,
     LAST_PARTIAL_PAGE,
@@ -122,12 +122,7 @@ def _query_values(query_string: str) -> dict[str, str]:
     for field in query_string.split("&"):
         name, _, value = field.partition("=")
         if name in _LOOKED_AT and name not in values:
-            if "+" in value:
-                value = value.replace("+", " ")
-            if "%" in value:
-                simple = value.replace("%3A", ":").replace("%3a", ":")
-                value = simple if "%" not in simple else unquote(value)
-            values[name] = value
+            values[name] = unquote_plus(value)
     return values
 
 

@@ -30,11 +30,11 @@ BODY_READ = "mockpbx.body_read"
 _CHUNK = 64 * 1024
 
 
-class _TooLarge(Exception):
+class TooLarge(Exception):
     """The body went over the limit while it was read."""
 
 
-def _announced_length(environ: dict[str, Any]) -> int | None:
+def announced_length(environ: dict[str, Any]) -> int | None:
     """The Content-Length, or None for a body of unknown length (chunked)."""
     text = str(environ.get("CONTENT_LENGTH") or "").strip()
     return int(text) if text.isdigit() else None
@@ -42,7 +42,7 @@ def _announced_length(environ: dict[str, Any]) -> int | None:
 
 def has_body(environ: dict[str, Any]) -> bool:
     """Whether the request announces a body (a non-zero Content-Length, or a Transfer-Encoding)."""
-    length = _announced_length(environ)
+    length = announced_length(environ)
     return bool(length) or (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING")))
 
 
@@ -58,7 +58,7 @@ def _read_all(stream: BinaryIO, length: int | None, limit: int) -> bytes:
         parts.append(chunk)
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            raise TooLarge
     return b"".join(parts)
 
 
@@ -77,7 +77,7 @@ def read_body(environ: dict[str, Any], length: int | None, limit: int, timeout: 
     threading.Thread(target=watch, name="mockpbx-body-deadline", daemon=True).start()
     try:
         body = _read_all(environ["wsgi.input"], length, limit)
-    except _TooLarge:
+    except TooLarge:
         return b"", 413
     except TimeoutError:  # werkzeug's socket timeout: the connection was silent as long
         return b"", 408
@@ -99,7 +99,7 @@ class BodyReader:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if has_body(environ) and not environ.get(BODY_READ):
-            body, error = read_body(environ, _announced_length(environ), self._limit, self._timeout)
+            body, error = read_body(environ, announced_length(environ), self._limit, self._timeout)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True  # the stream ends where the body does
             if error is not None:

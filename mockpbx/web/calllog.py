@@ -17,13 +17,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote
 
 from flask import Response
 from werkzeug.wrappers import Request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
+from mockpbx.querystring import unquote_plus
 from mockpbx.coverage.counting import PageFacts
 from mockpbx.domain.errors import DomainError, InvalidRequestError
 from mockpbx.web.cache import PageCache, page_key
@@ -36,6 +36,7 @@ CALL_LOG = "/v1/call/log"
 _PATHS = frozenset((CALL_LOG, CALL_LOG + "/"))  # the router does not insist on the slash either
 _METHODS = frozenset(("GET", "HEAD"))
 _QUERY = ("start_date", "end_date", "source", "limit", "offset")
+_FLASK_ERRORS = "werkzeug.url_quote"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -51,7 +52,8 @@ def query_args(environ: dict[str, Any]) -> dict[str, str]:
         if not field:
             continue
         name, _, value = field.partition("=")
-        name, value = _unquote(name), _unquote(value)
+        # Flask's request.args decodes with werkzeug's handler: bad escapes stay as they were sent.
+        name, value = unquote_plus(name, _FLASK_ERRORS), unquote_plus(value, _FLASK_ERRORS)
         if name in args:
             seen.add(name)
         else:
@@ -60,16 +62,6 @@ def query_args(environ: dict[str, Any]) -> dict[str, str]:
         if name in seen:
             raise InvalidRequestError(f"{name} must be given at most once")
     return args
-
-
-def _unquote(text: str) -> str:
-    """`unquote_plus` as parse_qsl applies it; the colons of a date (`%3A`) without its cost."""
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" in text:
-        colons = text.replace("%3A", ":").replace("%3a", ":")
-        text = colons if "%" not in colons else unquote(text, errors="werkzeug.url_quote")
-    return text
 
 
 class CallLogEndpoint:

@@ -35,16 +35,12 @@ from typing import Any
 
 from mockpbx.backend import Backend
 from mockpbx.web.access_log import batch_on_this_loop, flush_batches
-from mockpbx.web.bodies import BODY_ERROR, BODY_READ
-from mockpbx.web.hooks import HEADERS, PRETAKEN, UNTRACKED_PREFIXES
+from mockpbx.web.bodies import BODY_ERROR, BODY_READ, TooLarge, announced_length
+from mockpbx.web.hooks import HEADERS, PRETAKEN, UNTRACKED_PREFIXES, take_fault
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: Paths answered on the thread pool: the control API and the pages (see the module docstring).
 _POOLED = ("/_mock", "/docs")
-
-
-class _TooLarge(Exception):
-    """The body went over the limit while it was read."""
 
 
 class RSGIFront:
@@ -76,8 +72,7 @@ class RSGIFront:
         if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             await self._read_body(environ, protocol)
         if tracked and BODY_ERROR not in environ:
-            fault = self._store.take_fault(scope.method, path) if self._store.has_faults() else None
-            environ[PRETAKEN] = fault
+            fault = environ[PRETAKEN] = take_fault(self._store, environ)
             if fault is not None and fault.delay_ms:
                 await asyncio.sleep(fault.delay_ms / 1000)
         if path.startswith(_POOLED):
@@ -97,7 +92,7 @@ class RSGIFront:
         result = self._app(environ, start_response)
         try:
             body = b"".join(result)
-        except ConnectionAbortedError:  # a drop whose connection was not found: cut the answer short
+        except ConnectionAbortedError:  # a drop whose connection is gone already: nothing to cut
             body = b""
         finally:
             close = getattr(result, "close", None)
@@ -111,15 +106,14 @@ class RSGIFront:
     async def _read_body(self, environ: dict[str, Any], protocol: Any) -> None:
         """The body into `wsgi.input`, or `BODY_ERROR` set: 413 over the limit, 408 late, 400 cut."""
         environ[BODY_READ] = True
-        length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
-        length = int(length_text) if length_text.isdigit() else None
+        length = announced_length(environ)
         body = b""
         if length is not None and length > self._limit:
             environ[BODY_ERROR] = 413
         else:
             try:
                 body = await asyncio.wait_for(self._gather(protocol), self._timeout)
-            except _TooLarge:
+            except TooLarge:
                 environ[BODY_ERROR] = 413
             except asyncio.TimeoutError:
                 environ[BODY_ERROR] = 408
@@ -137,7 +131,7 @@ class RSGIFront:
         async for chunk in protocol:
             size += len(chunk)
             if size > self._limit:
-                raise _TooLarge
+                raise TooLarge
             parts.append(chunk)
         return b"".join(parts)
 
