@@ -168,6 +168,7 @@ class Coverage:
         self.catalogue = catalogue
         self.counters = counters
         self._memo: dict[tuple[object, ...], tuple[int, ...]] = {}
+        self._page_memo: dict[tuple[object, ...], tuple[int, ...]] = {}
 
     @classmethod
     def for_contract(cls, contract: Mapping[str, Any], counters: OutcomeCounters) -> Coverage:
@@ -179,7 +180,17 @@ class Coverage:
         `page` what the call-log endpoint knows of the page it computed for it (then the
         classification needs no parsing, and no memo)."""
         if page is not None and entry.status == 200 and entry.fault is None:
-            computed = classify(self.catalogue, entry.method, entry.path, 200, None, entry.query_string, response, page)
+            # A computed page's outcomes follow from these few facts: classify each combination once.
+            limit, offset, total, filtered, window = page
+            facts = (entry.method, entry.path, offset > 0, offset >= total, total - offset < limit, filtered,
+                     window == _31_DAYS)
+            computed = self._page_memo.get(facts)
+            if computed is None:
+                computed = classify(self.catalogue, entry.method, entry.path, 200, None, entry.query_string,
+                                    response, page)
+                if len(self._page_memo) >= MEMO_SIZE:
+                    self._page_memo.clear()
+                self._page_memo[facts] = computed
             if computed:
                 self.counters.count_outcomes(computed)
             return
