@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from mockpbx.clock import ControllableClock
-from mockpbx.domain.calllog import CallLog
-from mockpbx.domain.calls import Call, CallTable, page_of
+from mockpbx.domain.calllog import CallLog, CallPage
+from mockpbx.domain.calls import Call, CallTable, page_of, page_runs
 from mockpbx.domain.window import Page, Window
 
 SOURCES = ["0899123456", "02873001234", "0971234567"]
@@ -40,6 +40,31 @@ def test_union_of_tables_matches_brute_force(explicit: list[Call], generated: li
     window = Window(start, start + length)
     spans = [t.span(window.start, window.end, source) for t in tables]
     assert page_of(spans, offset, limit) == brute_force([explicit, generated], window, source, offset, limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(explicit=st.one_of(st.just([]), calls_strategy), generated=calls_strategy, start=st.integers(990, 1310),
+       length=st.integers(0, 320), source=st.one_of(st.none(), st.sampled_from(SOURCES)),
+       offset=st.integers(0, 40), limit=st.integers(1, 25), some_shown_before=st.booleans())
+def test_page_bytes_equal_json_dumps_across_tables(explicit: list[Call], generated: list[Call], start: int,
+                                                   length: int, source: str | None, offset: int, limit: int,
+                                                   some_shown_before: bool) -> None:
+    # A page is answered by joining each call's kept JSON, read as runs of one table (a slice
+    # read backwards, or source positions): the same bytes as json.dumps of the page, whether
+    # none, some or all of its calls were encoded by an earlier page.
+    tables = [CallTable(sorted(explicit, key=lambda c: c.start_time), tag=0),
+              CallTable(sorted(generated, key=lambda c: c.start_time), tag=1)]
+    if some_shown_before:
+        for table in tables:
+            for position in range(0, len(table), 3):
+                table.encoded(position)
+    spans = [t.span(start, start + length, source) for t in tables]
+    total, runs = page_runs(spans, offset, limit)
+    page = CallPage(runs, limit, offset, total)
+    first = page.to_bytes()  # encodes what was not kept yet
+    assert first == page.to_bytes() == page.reference_bytes()  # the second: every call kept
+    assert (total, page.calls) == brute_force([explicit, generated], window=Window(start, start + length),
+                                              source=source, offset=offset, limit=limit)
 
 
 @settings(max_examples=100, deadline=None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mockpbx.clock import Clock
-from mockpbx.domain.calls import Call, CallRef, CallTable, Span, page_refs
+from mockpbx.domain.calls import Call, CallRef, CallTable, Run, Span, page_runs
 from mockpbx.domain.encoding import REFERENCE, CallEncoder, CallFields, json_bytes, page_json, reference_fields
 from mockpbx.domain.window import Page, Window
 
@@ -22,16 +22,23 @@ class GeneratedCalls(Protocol):
         """A table that holds every generated call of [now - retention, now] (and maybe more)."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class CallPage:
-    """One page of the call log; its calls stay references into their tables until asked for."""
+    """One page of the call log, not to be changed once made; its calls stay positions in their
+    tables until asked for. (Not a frozen dataclass: making one costs three times as much, and a
+    page is made for every request.)"""
 
-    refs: list[CallRef] = field(compare=False, repr=False)
+    runs: list[Run] = field(repr=False)
     limit: int
     offset: int
     total: int
     #: The wall-clock length of the window it answers, in seconds (None if not known).
-    window_seconds: int | None = field(default=None, compare=False)
+    window_seconds: int | None = None
+
+    @property
+    def refs(self) -> list[CallRef]:
+        """The calls of the page as (table, position), newest first."""
+        return [(table, position) for table, positions in self.runs for position in positions]
 
     @property
     def calls(self) -> list[Call]:
@@ -52,8 +59,10 @@ class CallPage:
 
     def to_bytes(self) -> bytes:
         """The response body: each call's JSON as its table encoded it, in the page object."""
-        return page_json([table.encoded(position) for table, position in self.refs],
-                         self.limit, self.offset, self.total)
+        runs = self.runs
+        encoded = runs[0][0].encoded_run(runs[0][1]) if len(runs) == 1 else \
+            [data for table, positions in runs for data in table.encoded_run(positions)]
+        return page_json(encoded, self.limit, self.offset, self.total)
 
     def reference_bytes(self, fields: CallFields = reference_fields) -> bytes:
         """The body serialised from scratch (json.dumps of `to_json(fields)`): what `to_bytes` must equal."""
@@ -109,8 +118,8 @@ class CallLog:
                 table = log.generated.table_covering(now)
                 oldest = int(now) - log.generated.retention_seconds
                 spans.append(table.span(max(window.start, oldest), min(window.end, int(now)), source))
-        total, refs = page_refs(spans, page.offset, page.limit)
-        return CallPage(refs, page.limit, page.offset, total, window.wall_seconds)
+        total, runs = page_runs(spans, page.offset, page.limit)
+        return CallPage(runs, page.limit, page.offset, total, window.wall_seconds)
 
     def generated_calls(self, now: float) -> dict[str, list[Call]]:
         """Every generated call visible at `now`, per domain, oldest first."""

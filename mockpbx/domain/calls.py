@@ -172,6 +172,18 @@ class CallTable:
             data = self._json[position] = self.encode(self.call(position))
         return data
 
+    def encoded_run(self, positions: Sequence[int]) -> list[bytes]:
+        """The JSON of the calls at `positions` (what `encoded` gives for each), in that order."""
+        kept = self._json
+        if type(positions) is range and positions.step == -1:  # a slice of the table, read backwards
+            found = kept[positions.stop + 1:positions.start + 1]
+            found.reverse()
+        else:
+            found = [kept[position] for position in positions]
+        if not all(found):  # some are shown for the first time: encode them now
+            found = [self.encoded(position) for position in positions]
+        return found  # type: ignore[return-value]
+
     def __iter__(self):  # type: ignore[no-untyped-def]
         return (self.call(i) for i in range(len(self)))
 
@@ -185,8 +197,8 @@ class CallTable:
             if pair is None:
                 return Span(self, self.keys, None, 0, 0)
             keys, positions = pair
-        if end < start or end < 0:
-            return Span(self, keys, positions, 0, 0)
+        if end < start or end < 0 or not keys or start > keys[-1] >> _SHIFT or end < keys[0] >> _SHIFT:
+            return Span(self, keys, positions, 0, 0)  # nothing in the window (one check, no search)
         low = bisect_left(keys, max(start, 0) << _SHIFT)
         high = bisect_left(keys, min(end + 1, MAX_START + 1) << _SHIFT)
         return Span(self, keys, positions, low, high)
@@ -230,18 +242,31 @@ def page_of(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list[C
 
 def page_refs(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list[CallRef]]:
     """Return (total, the page as references) of the union of `spans`, newest first."""
-    total = sum(len(s) for s in spans)
-    live = [s for s in spans if len(s)]
+    total, runs = page_runs(spans, offset, limit)
+    return total, [(table, position) for table, positions in runs for position in positions]
+
+
+#: Calls of a page that lie in one table: (the table, their positions there, newest first).
+Run = tuple["CallTable", Sequence[int]]
+
+
+def page_runs(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list[Run]]:
+    """Return (total, the page as runs of one table each) of the union of `spans`, newest first."""
+    total = 0
+    live = []
+    for span in spans:
+        if span.high > span.low:
+            total += span.high - span.low
+            live.append(span)
     if offset >= total or limit <= 0:
         return total, []
-    if len(live) == 1:  # the common case: Span.ref inlined
+    if len(live) == 1:  # the common case: one slice of one table's keys, read backwards
         span = live[0]
         top = span.high - offset
         bottom = max(span.low, top - limit)
-        table, positions = span.table, span.positions
-        if positions is None:
-            return total, [(table, i) for i in range(top - 1, bottom - 1, -1)]
-        return total, [(table, positions[i]) for i in range(top - 1, bottom - 1, -1)]
+        if span.positions is None:
+            return total, [(span.table, range(top - 1, bottom - 1, -1))]
+        return total, [(span.table, span.positions[bottom:top][::-1])]
     # The (offset+1)-th largest key across spans: the largest k with count(>= k) > offset.
     low = min(s.keys[s.low] for s in live)
     high = max(s.keys[s.high - 1] for s in live)
@@ -252,14 +277,20 @@ def page_refs(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list
         else:
             high = middle - 1
     cursors = [bisect_right(s.keys, low, s.low, s.high) - 1 for s in live]
-    page: list[CallRef] = []
-    while len(page) < limit:
+    runs: list[tuple[CallTable, list[int]]] = []
+    count = 0
+    while count < limit:
         best = -1
         for i, span in enumerate(live):
             if cursors[i] >= span.low and (best < 0 or span.keys[cursors[i]] > live[best].keys[cursors[best]]):
                 best = i
         if best < 0:
             break
-        page.append(live[best].ref(cursors[best]))
+        table, position = live[best].ref(cursors[best])
+        if runs and runs[-1][0] is table:
+            runs[-1][1].append(position)
+        else:
+            runs.append((table, [position]))
         cursors[best] -= 1
-    return total, page
+        count += 1
+    return total, runs  # type: ignore[return-value]

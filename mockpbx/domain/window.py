@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from mockpbx.domain.errors import InvalidRequestError
@@ -30,9 +31,9 @@ class Window:
     wall_seconds: int | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class Page:
-    """Which slice of the newest-first matches to return."""
+class Page(NamedTuple):
+    """Which slice of the newest-first matches to return (a tuple: made for every request, and
+    a frozen dataclass costs twice as much to make)."""
 
     limit: int = LIMIT_DEFAULT
     offset: int = 0
