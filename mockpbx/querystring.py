@@ -17,12 +17,26 @@ def unquote_plus(text: str, errors: str = "replace") -> str:
     return text
 
 
+def decoded_whole(query_string: str) -> str | None:
+    """The query with every field decoded at once, when a date's `+` and `%3A` are its only
+    escapes (none decodes to `&` or `=`, so it splits into the same fields afterwards); None
+    when it holds other escapes, which are decoded field by field."""
+    if "+" in query_string:
+        query_string = query_string.replace("+", " ")
+    if "%" in query_string:
+        query_string = query_string.replace("%3A", ":").replace("%3a", ":")
+        if "%" in query_string:
+            return None
+    return query_string
+
+
 def query_pairs(query_string: str) -> list[tuple[str, str]]:
     """`parse_qsl(query_string, keep_blank_values=True)`: the same pairs."""
+    whole = decoded_whole(query_string)
     pairs = []
-    for field in query_string.split("&"):
+    for field in (query_string if whole is None else whole).split("&"):
         if not field:
             continue
         name, _, value = field.partition("=")
-        pairs.append((unquote_plus(name), unquote_plus(value)))
+        pairs.append((name, value) if whole is not None else (unquote_plus(name), unquote_plus(value)))
     return pairs

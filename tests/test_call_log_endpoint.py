@@ -93,6 +93,17 @@ def test_query_values_are_parsed_as_flask_parses_them(query: str) -> None:
         assert query_args(environ) == {name: expected[name] for name in expected}
 
 
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab=&+%2F3Aé;x0 :", max_size=40))
+def test_query_pairs_are_parse_qsl_pairs(query: str) -> None:
+    # The access log's redaction and coverage read queries with this (decoded whole when only
+    # `+` and `%3A` need decoding, else field by field): the same pairs as urllib's.
+    from urllib.parse import parse_qsl
+
+    from mockpbx.querystring import query_pairs
+    assert query_pairs(query) == parse_qsl(query, keep_blank_values=True)
+
+
 def test_head_trailing_slash_and_other_methods(client: FlaskClient, bearer: dict[str, str]) -> None:
     got = call_log(client, bearer, **LAST_30)
     head = client.head("/v1/call/log", query_string=LAST_30, headers=bearer)

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
-from mockpbx.querystring import unquote_plus
+from mockpbx.querystring import decoded_whole, unquote_plus
 from mockpbx.coverage.counting import PageFacts
 from mockpbx.domain.errors import DomainError, InvalidRequestError
 from mockpbx.web.cache import PageCache, page_key
@@ -42,18 +42,22 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 def query_args(environ: dict[str, Any]) -> dict[str, str]:
     """The call log's query values, parsed as Flask's `request.args` parses them; each at most once."""
-    try:
-        text = str(environ.get("QUERY_STRING", "")).encode("latin-1").decode()
-    except UnicodeError:
-        raise InvalidRequestError("the query string must be UTF-8") from None
+    text = str(environ.get("QUERY_STRING", ""))
+    if not text.isascii():
+        try:
+            text = text.encode("latin-1").decode()
+        except UnicodeError:
+            raise InvalidRequestError("the query string must be UTF-8") from None
+    whole = decoded_whole(text)
     args: dict[str, str] = {}
     seen: set[str] = set()
-    for field in text.split("&"):  # urllib.parse.parse_qsl(keep_blank_values=True), unquoting only when needed
+    # urllib.parse.parse_qsl(keep_blank_values=True), unquoting only when needed
+    for field in (text if whole is None else whole).split("&"):
         if not field:
             continue
         name, _, value = field.partition("=")
-        # Flask's request.args decodes with werkzeug's handler: bad escapes stay as they were sent.
-        name, value = unquote_plus(name, _FLASK_ERRORS), unquote_plus(value, _FLASK_ERRORS)
+        if whole is None:  # Flask's request.args decodes with werkzeug's handler: bad escapes stay as sent
+            name, value = unquote_plus(name, _FLASK_ERRORS), unquote_plus(value, _FLASK_ERRORS)
         if name in args:
             seen.add(name)
         else:
