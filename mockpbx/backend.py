@@ -108,9 +108,10 @@ class Backend:
         """The control version this process has applied."""
         return self._seen
 
-    def sync(self) -> PbxService:
-        """Apply the control changes this process has not seen yet; return the current service."""
-        if self.store.version() != self._seen:
+    def sync(self, version: tuple[int, int] | None = None) -> PbxService:
+        """Apply the control changes this process has not seen yet (at least up to `version`, the
+        store's version if the caller has just read it); return the current service."""
+        if (self.store.version() if version is None else version) != self._seen:
             with self._lock:  # backend lock, then (inside mutations_since) the store lock
                 generation, mutations = self.store.mutations_since(*self._seen)
                 applied = self._seen[1]

@@ -85,6 +85,9 @@ class MemoryStore(StoreCoverage):
         self._lock = threading.RLock()
         self._generation = 0
         self._mutations: list[Mutation] = []
+        #: (generation, mutations): replaced whole under the lock, read without it (every request
+        #: reads it; a reader that misses a change by a moment syncs it on its next request).
+        self._version = (0, 0)
         self._faults: list[Fault] = []
         self._remaining: dict[int, int | None] = {}
         self._fault_ids = itertools.count(1)
@@ -95,9 +98,8 @@ class MemoryStore(StoreCoverage):
         self._coverage = MemoryCounters()  # not touched by reset: cleared only on request
 
     def version(self) -> tuple[int, int]:
-        """(reset generation, number of mutations since it), read together under the lock."""
-        with self._lock:
-            return self._generation, len(self._mutations)
+        """(reset generation, number of mutations since it), a consistent pair."""
+        return self._version
 
     def mutations_since(self, generation: int, applied: int) -> tuple[int, list[Mutation]]:
         """The current generation and its mutations after the first `applied`."""
@@ -110,6 +112,7 @@ class MemoryStore(StoreCoverage):
         with self._lock:
             mutation = validate()
             self._mutations.append(mutation)
+            self._version = (self._generation, len(self._mutations))
             return mutation
 
     def reset(self) -> None:
@@ -117,6 +120,7 @@ class MemoryStore(StoreCoverage):
         with self._lock:
             self._generation += 1
             self._mutations = []
+            self._version = (self._generation, 0)
             self._faults, self._remaining = [], {}
             self.clear_requests()
             start, frozen = self._initial_clock

@@ -110,7 +110,7 @@ class CallLogEndpoint:
         (None when it came from the memo); raises DomainError for a bad token or query."""
         backend = self._backend
         version = backend.store.version()  # before sync: the page then reflects at least this version
-        service = backend.sync()
+        service = backend.sync(version)
         principal = service.authorize(environ.get("HTTP_AUTHORIZATION"))
         key = page_key(principal.domain_uuid, environ, version, backend.clock.now())
         body = self._pages.get(key)
