@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -42,6 +43,8 @@ class ControllableClock:
     def __init__(self, base: Clock | None = None, *, start: float | None = None,
                  frozen: bool = False) -> None:
         self._base = base or SystemClock()
+        # The base clock's reading, called directly when it is the system's (read several times a request).
+        self._read: Callable[[], float] = time.time if type(self._base) is SystemClock else self._base.now
         self._lock = threading.Lock()
         offset = 0.0 if start is None else start - self._base.now()
         frozen_at = (self._base.now() + offset if start is None else start) if frozen else None
@@ -52,7 +55,7 @@ class ControllableClock:
     def now(self) -> float:
         """Return the clock's current time."""
         offset, frozen_at = self._state
-        return frozen_at if frozen_at is not None else self._base.now() + offset
+        return frozen_at if frozen_at is not None else self._read() + offset
 
     @property
     def frozen(self) -> bool:
