@@ -35,7 +35,7 @@ def load_app(target: str = "") -> Any:
     from mockpbx.web.rsgi import RSGIFront
     if _PRELOADED is None:  # a worker that was spawned, not forked: nothing to inherit
         raise RuntimeError("mockpbx workers must be forked from `mockpbx serve`")
-    front = RSGIFront(create_app(backend=_PRELOADED), _PRELOADED)
+    front = RSGIFront(create_app(backend=_PRELOADED).wsgi_app, _PRELOADED)  # Flask's __call__ only calls it
     gc.freeze()  # what was built before serving lives on: spare it the cyclic collector's scans
     return front
 

@@ -98,7 +98,8 @@ class BodyReader:
         self._app, self._limit, self._timeout = app, settings.max_body_bytes, settings.body_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if has_body(environ) and not environ.get(BODY_READ):
+        if ("CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ) and has_body(environ) \
+                and not environ.get(BODY_READ):
             body, error = read_body(environ, announced_length(environ), self._limit, self._timeout)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True  # the stream ends where the body does

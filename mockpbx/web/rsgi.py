@@ -90,14 +90,17 @@ class RSGIFront:
             started[:] = [status, headers]
 
         result = self._app(environ, start_response)
-        try:
-            body = b"".join(result)
-        except ConnectionAbortedError:  # a drop whose connection is gone already: nothing to cut
-            body = b""
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+        if type(result) is list:  # the call log's answer (nothing to close)
+            body = result[0] if len(result) == 1 else b"".join(result)
+        else:
+            try:
+                body = b"".join(result)
+            except ConnectionAbortedError:  # a drop whose connection is gone already: nothing to cut
+                body = b""
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
         status, headers = started
         if environ["REQUEST_METHOD"] == "HEAD":
             body = b""
@@ -137,18 +140,21 @@ class RSGIFront:
 
     def _environ(self, scope: Any) -> dict[str, Any]:
         """The WSGI environ for an RSGI scope (PEP 3333), with the client's port."""
+        environ = _CONSTANT.copy()
+        server = _SERVERS.get(scope.server)
+        if server is None:
+            server = _server(scope.server)
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = server
         host, _, port = scope.client.rpartition(":")
-        server_host, _, server_port = scope.server.rpartition(":")
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": scope.method, "SCRIPT_NAME": "",
-            "PATH_INFO": scope.path.encode().decode("latin-1"), "QUERY_STRING": scope.query_string,
-            "SERVER_NAME": server_host.strip("[]"), "SERVER_PORT": server_port,
-            "REMOTE_ADDR": host.strip("[]"), "REMOTE_PORT": port,
-            "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
-            "wsgi.version": (1, 0), "wsgi.url_scheme": scope.scheme, "wsgi.input": io.BytesIO(),
-            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
+        path = scope.path
+        environ["REQUEST_METHOD"] = scope.method
+        environ["PATH_INFO"] = path if path.isascii() else path.encode().decode("latin-1")
+        environ["QUERY_STRING"] = scope.query_string
+        environ["REMOTE_ADDR"] = host.strip("[]") if host.startswith("[") else host
+        environ["REMOTE_PORT"] = port
+        environ["SERVER_PROTOCOL"] = "HTTP/" + scope.http_version
+        environ["wsgi.url_scheme"] = scope.scheme
+        environ["wsgi.input"] = io.BytesIO()
         headers: dict[str, str] = {}
         for name, value in scope.headers.items():
             key = _ENVIRON_KEYS.get(name) or _environ_key(name)
@@ -156,6 +162,21 @@ class RSGIFront:
         environ.update(headers)
         environ[HEADERS] = headers  # for the journal (mockpbx.web.hooks.record)
         return environ
+
+
+#: What every request's environ holds the same.
+_CONSTANT: dict[str, Any] = {
+    "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+    "wsgi.multiprocess": True, "wsgi.run_once": False,
+}
+_SERVERS: dict[str, tuple[str, str]] = {}  # the listening address -> (SERVER_NAME, SERVER_PORT)
+
+
+def _server(address: str) -> tuple[str, str]:
+    host, _, port = address.rpartition(":")
+    if len(_SERVERS) < 64:
+        _SERVERS[address] = (host.strip("[]"), port)
+    return host.strip("[]"), port
 
 
 _ENVIRON_KEYS: dict[str, str] = {}  # header name -> environ key, for the names met (bounded)
