@@ -5,9 +5,20 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from mockpbx.domain.errors import InvalidRequestError
-from mockpbx.domain.window import RANGE_TOO_LONG, make_page, make_window, normalise_source
+from mockpbx.domain.window import (
+    LIMIT_DEFAULT,
+    LIMIT_MAX,
+    OFFSET_MAX,
+    RANGE_TOO_LONG,
+    Page,
+    make_page,
+    make_window,
+    normalise_source,
+    parse_uint,
+)
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -88,3 +99,21 @@ def test_empty_source_means_no_filter_and_long_sources_are_rejected() -> None:
     assert normalise_source("0899123456") == "0899123456"
     with pytest.raises(InvalidRequestError, match="source"):
         normalise_source("1" * 65)
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(st.one_of(st.none(), st.text("0123456789 +-x\u00b9\u0663", max_size=12)),
+       st.one_of(st.none(), st.text("0123456789 +-x\u00b9\u0663", max_size=12)))
+def test_usual_paging_values_are_read_as_the_rule_reads_every_value(limit: str | None, offset: str | None) -> None:
+    # make_page reads short plain digits directly; the answer (or the error) is parse_uint's.
+    def by_rule() -> object:
+        try:
+            return Page(parse_uint("limit", limit, LIMIT_DEFAULT, 1, LIMIT_MAX),
+                        parse_uint("offset", offset, 0, 0, OFFSET_MAX))
+        except InvalidRequestError as error:
+            return str(error)
+    try:
+        got: object = make_page(limit, offset)
+    except InvalidRequestError as error:
+        got = str(error)
+    assert got == by_rule()
