@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from mockpbx.control.journal import RawEntry
 from mockpbx.querystring import unquote_plus
@@ -39,9 +39,10 @@ class OutcomeCounters(Protocol):
     def clear_coverage(self) -> None: ...
 
 
-class PageFacts(NamedTuple):
-    """What the call-log endpoint knows of a page it computed: the paging fields, whether a
-    `source` was given and the window's wall-clock length (what classifying its text finds)."""
+class PageFacts(Protocol):
+    """What the call-log endpoint knows of a page it computed (the domain's `CallPage`): the
+    paging fields, whether a `source` filtered it and the window's wall-clock length (what
+    classifying its text finds)."""
 
     limit: int
     offset: int
@@ -99,7 +100,8 @@ def _success_slots(operation: Operation, query_string: str, tail: bytes,
             limit, offset, total = (int(value) for value in match.groups())
         filtered, window = bool(query.get("source")), _window_seconds(query)
     else:
-        paging, (limit, offset, total, filtered, window) = True, page
+        paging, limit, offset, total = True, page.limit, page.offset, page.total
+        filtered, window = page.filtered, page.window_seconds
     kinds = []
     if paging:
         if offset > 0:
@@ -181,9 +183,9 @@ class Coverage:
         classification needs no parsing, and no memo)."""
         if page is not None and entry.status == 200 and entry.fault is None:
             # A computed page's outcomes follow from these few facts: classify each combination once.
-            limit, offset, total, filtered, window = page
-            facts = (entry.method, entry.path, offset > 0, offset >= total, total - offset < limit, filtered,
-                     window == _31_DAYS)
+            offset, total = page.offset, page.total
+            facts = (entry.method, entry.path, offset > 0, offset >= total, total - offset < page.limit,
+                     page.filtered, page.window_seconds == _31_DAYS)
             computed = self._page_memo.get(facts)
             if computed is None:
                 computed = classify(self.catalogue, entry.method, entry.path, 200, None, entry.query_string,

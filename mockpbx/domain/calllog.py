@@ -34,6 +34,8 @@ class CallPage:
     total: int
     #: The wall-clock length of the window it answers, in seconds (None if not known).
     window_seconds: int | None = None
+    #: Whether a `source` filtered it.
+    filtered: bool = False
 
     @property
     def refs(self) -> list[CallRef]:
@@ -119,7 +121,7 @@ class CallLog:
                 oldest = int(now) - log.generated.retention_seconds
                 spans.append(table.span(max(window.start, oldest), min(window.end, int(now)), source))
         total, runs = page_runs(spans, page.offset, page.limit)
-        return CallPage(runs, page.limit, page.offset, total, window.wall_seconds)
+        return CallPage(runs, page.limit, page.offset, total, window.wall_seconds, source is not None)
 
     def generated_calls(self, now: float) -> dict[str, list[Call]]:
         """Every generated call visible at `now`, per domain, oldest first."""

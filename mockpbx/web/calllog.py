@@ -62,9 +62,10 @@ def query_args(environ: dict[str, Any]) -> dict[str, str]:
             seen.add(name)
         else:
             args[name] = value
-    for name in _QUERY:
-        if name in seen:
-            raise InvalidRequestError(f"{name} must be given at most once")
+    if seen:
+        for name in _QUERY:
+            if name in seen:
+                raise InvalidRequestError(f"{name} must be given at most once")
     return args
 
 
@@ -120,7 +121,7 @@ class CallLogEndpoint:
         page = service.list_calls(principal, args)
         body = page.to_bytes()
         self._pages.put(key, body)
-        return body, PageFacts(page.limit, page.offset, page.total, bool(args.get("source")), page.window_seconds)
+        return body, page
 
     @staticmethod
     def _error(error: Exception, environ: dict[str, Any]) -> Response:
