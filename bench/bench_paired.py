@@ -5,7 +5,9 @@ jobs the load can change several-fold between two targets a minute apart. Here e
 is started first (mockpbx's varied rows, the repeated query (page memo), the varied one with
 the access log on and with 2 workers, the same
 rows of `--baseline DIR` if given, the 1,000,000-call window on the varied request, Prism,
-WireMock, the bare Flask floor), then `--rounds` rounds load each target for `--burst` seconds
+WireMock, the bare Flask floor; Prism and WireMock are loaded twice, with their static request
+and with the varied rows' wrk script, so that a ratio can be taken with the client doing the same
+work per request on both sides), then `--rounds` rounds load each target for `--burst` seconds
 in a shuffled order (`--only TEXT` keeps the targets whose name contains TEXT). A ratio is taken within each round (targets measured seconds apart) and
 the median over rounds is reported, beside each target's median req/s and p99.
 
@@ -67,6 +69,10 @@ def plan(baseline: Path | None, jvm_warmup: float = 60.0) -> list[Target]:
               Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR},
                      warmup=max(jvm_warmup, JVM_WARMUP)),
               Target("flask hello", SERVER, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"})]
+    # The same peers sent the varied rows' request stream (the same wrk script, so the client does
+    # the same work per request as for mockpbx's rows; the peers answer every query alike).
+    found += [Target(f"{peer}, varied requests", "", path, bearer, script=str(VARIED), server_of=peer)
+              for peer in ("prism", "wiremock")]
     return found
 
 
@@ -81,6 +87,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11, help="seed of the burst order [11]")
     parser.add_argument("--jvm-warmup", type=float, default=60.0,
                         help="seconds of load WireMock's JVM gets before the rounds [60]")
+    parser.add_argument("--same-session", action="store_true",
+                        help="start the servers in wrk's session (a process group each), so that Linux's "
+                             "autogroup scheduler does not share the CPUs between them and wrk as groups")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="only the targets whose name contains TEXT (repeatable)")
     args = parser.parse_args()
@@ -92,10 +101,18 @@ def main() -> int:
     ready: dict[str, tuple[int, dict[str, str]]] = {}
     try:
         for target in targets:
+            if target.server_of is not None:  # another request stream to a server already up
+                if target.server_of not in ready:
+                    raise SystemExit(f"{target.name}: keep the target {target.server_of!r} too (--only)")
+                port, headers = ready[target.server_of]
+                run_wrk(port, target.path, headers, 2, args.connections, 1, target.script)
+                ready[target.name] = (port, headers)
+                log(f"[{target.name}] on the server of {target.server_of}")
+                continue
             port = free_port()
             command = expand(target.command, port=port, python=sys.executable, bench=BENCH, root=ROOT,
                              **target.values)
-            server = Server(command, env=target.env, cwd=target.cwd or ROOT)
+            server = Server(command, env=target.env, cwd=target.cwd or ROOT, own_session=not args.same_session)
             servers.append(server.start())
             probe = Probe(target, port)
             wait_until(probe, server, target.ready_timeout)
@@ -120,7 +137,9 @@ def main() -> int:
         for server in servers:
             server.stop()
     print(f"{args.rounds} rounds of wrk -t1 -c{args.connections} {args.burst:g} s bursts per target, shuffled; "
-          "every server up for the whole run; median over rounds\n")
+          "every server up for the whole run"
+          + (", in wrk's session" if args.same_session else ", each in a session of its own")
+          + "; median over rounds\n")
     print(f"{'target':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   req/s in each round")
     for name in rps:
         print(f"{name:<34} {statistics.median(rps[name]):>8.0f} {statistics.median(p50[name]):>8.2f} "
@@ -129,7 +148,8 @@ def main() -> int:
     print("\nratios, median of the per-round ratios (range):")
     for name in [t.name for t in targets if t.name.startswith("mockpbx")]:
         plain = name.replace(", access log on", "")
-        others = (f"before: {plain}", "prism", "wiremock", "flask hello") \
+        scripted = ("prism, varied requests", "wiremock, varied requests") if "repeated" not in name else ()
+        others = (f"before: {plain}", "prism", "wiremock", *scripted, "flask hello") \
             + (("mockpbx varied",) if "1M" in name or "access log" in name or "workers" in name else ())
         for other in others:
             if other in rps:

@@ -49,8 +49,9 @@ def expand(template: str, **values: object) -> list[str]:
 
 # --- process tree and memory -------------------------------------------------------
 
-def session_pids(sid: int) -> list[int]:
-    """The live processes of session `sid` (a server started with start_new_session)."""
+def session_pids(sid: int, field: int = 3) -> list[int]:
+    """The live processes of session `sid` (a server started with start_new_session); with
+    `field=2`, of process group `sid` instead."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -60,7 +61,7 @@ def session_pids(sid: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": state ppid pgrp session ...
-        if int(fields[3]) == sid and fields[0] != "Z":
+        if int(fields[field]) == sid and fields[0] != "Z":
             pids.append(int(entry))
     return pids
 
@@ -120,6 +121,11 @@ class Server:
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
+    #: A session of its own (the default), or only a process group of its own. Linux's autogroup
+    #: scheduler gives each session a fair share of the CPUs: a server in its own session then
+    #: competes with wrk's session as a group, not thread against thread (bench_paired.py
+    #: --same-session measures the other case).
+    own_session: bool = True
 
     def start(self) -> Server:
         """Start the process; its output goes to `log_path` (or is discarded)."""
@@ -127,7 +133,8 @@ class Server:
         self.started = time.perf_counter()
         self.process = subprocess.Popen(self.command, cwd=self.cwd, env={**os.environ, **self.env},
                                         stdin=subprocess.DEVNULL, stdout=out or subprocess.DEVNULL,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                                        stderr=subprocess.STDOUT, start_new_session=self.own_session,
+                                        process_group=None if self.own_session else 0)
         if out is not None:
             out.close()  # the child holds its own copy
         return self
@@ -157,7 +164,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 pass
         # Whatever the leader left behind (workers, a JVM under a wrapper) goes too.
-        for pid in session_pids(self.sid):
+        for pid in session_pids(self.sid, 3 if self.own_session else 2):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

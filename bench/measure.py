@@ -57,6 +57,9 @@ class Target:
     script: str | None = None
     #: The server's working directory, if not the repository's root (e.g. another build's checkout).
     cwd: Path | None = None
+    #: Load the server of the target of this name instead of starting one (another request stream
+    #: to the same server; bench_paired.py only).
+    server_of: str | None = None
 
 
 @dataclass
