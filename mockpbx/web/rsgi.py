@@ -155,6 +155,7 @@ class RSGIFront:
         environ["SERVER_PROTOCOL"] = "HTTP/" + scope.http_version
         environ["wsgi.url_scheme"] = scope.scheme
         environ["wsgi.input"] = io.BytesIO()
+        environ["wsgi.errors"] = sys.stderr  # as it is now (it may have been replaced since start-up)
         headers: dict[str, str] = {}
         for name, value in scope.headers.items():
             key = _ENVIRON_KEYS.get(name) or _environ_key(name)
@@ -166,8 +167,8 @@ class RSGIFront:
 
 #: What every request's environ holds the same.
 _CONSTANT: dict[str, Any] = {
-    "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
-    "wsgi.multiprocess": True, "wsgi.run_once": False,
+    "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
 }
 _SERVERS: dict[str, tuple[str, str]] = {}  # the listening address -> (SERVER_NAME, SERVER_PORT)
 
