@@ -30,13 +30,13 @@ def decoded_whole(query_string: str) -> str | None:
     return query_string
 
 
-def query_pairs(query_string: str) -> list[tuple[str, str]]:
-    """`parse_qsl(query_string, keep_blank_values=True)`: the same pairs."""
+def query_pairs(query_string: str, errors: str = "replace") -> list[tuple[str, str]]:
+    """`parse_qsl(query_string, keep_blank_values=True, errors=errors)`: the same pairs."""
     whole = decoded_whole(query_string)
     pairs = []
     for field in (query_string if whole is None else whole).split("&"):
         if not field:
             continue
         name, _, value = field.partition("=")
-        pairs.append((name, value) if whole is not None else (unquote_plus(name), unquote_plus(value)))
+        pairs.append((name, value) if whole is not None else (unquote_plus(name, errors), unquote_plus(value, errors)))
     return pairs

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request
 
 from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
-from mockpbx.querystring import decoded_whole, unquote_plus
+from mockpbx.querystring import query_pairs
 from mockpbx.coverage.counting import PageFacts
 from mockpbx.domain.errors import DomainError, InvalidRequestError
 from mockpbx.web.cache import PageCache, page_key
@@ -48,16 +48,10 @@ def query_args(environ: dict[str, Any]) -> dict[str, str]:
             text = text.encode("latin-1").decode()
         except UnicodeError:
             raise InvalidRequestError("the query string must be UTF-8") from None
-    whole = decoded_whole(text)
     args: dict[str, str] = {}
     seen: set[str] = set()
-    # urllib.parse.parse_qsl(keep_blank_values=True), unquoting only when needed
-    for field in (text if whole is None else whole).split("&"):
-        if not field:
-            continue
-        name, _, value = field.partition("=")
-        if whole is None:  # Flask's request.args decodes with werkzeug's handler: bad escapes stay as sent
-            name, value = unquote_plus(name, _FLASK_ERRORS), unquote_plus(value, _FLASK_ERRORS)
+    # Flask's request.args decodes with werkzeug's handler: bad escapes stay as they were sent.
+    for name, value in query_pairs(text, _FLASK_ERRORS):
         if name in args:
             seen.add(name)
         else:
