@@ -42,6 +42,8 @@ def announced_length(environ: dict[str, Any]) -> int | None:
 
 def has_body(environ: dict[str, Any]) -> bool:
     """Whether the request announces a body (a non-zero Content-Length, or a Transfer-Encoding)."""
+    if "CONTENT_LENGTH" not in environ and "HTTP_TRANSFER_ENCODING" not in environ:
+        return False  # most requests: no header to parse
     length = announced_length(environ)
     return bool(length) or (length is None and bool(environ.get("HTTP_TRANSFER_ENCODING")))
 
@@ -98,8 +100,7 @@ class BodyReader:
         self._app, self._limit, self._timeout = app, settings.max_body_bytes, settings.body_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if ("CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ) and has_body(environ) \
-                and not environ.get(BODY_READ):
+        if has_body(environ) and not environ.get(BODY_READ):
             body, error = read_body(environ, announced_length(environ), self._limit, self._timeout)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True  # the stream ends where the body does
