@@ -31,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from mockpbx.backend import Backend
@@ -141,16 +142,13 @@ class RSGIFront:
     def _environ(self, scope: Any) -> dict[str, Any]:
         """The WSGI environ for an RSGI scope (PEP 3333), with the client's port."""
         environ = _CONSTANT.copy()
-        server = _SERVERS.get(scope.server)
-        if server is None:
-            server = _server(scope.server)
-        environ["SERVER_NAME"], environ["SERVER_PORT"] = server
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = _server(scope.server)
         host, _, port = scope.client.rpartition(":")
         path = scope.path
         environ["REQUEST_METHOD"] = scope.method
         environ["PATH_INFO"] = path if path.isascii() else path.encode().decode("latin-1")
         environ["QUERY_STRING"] = scope.query_string
-        environ["REMOTE_ADDR"] = host.strip("[]") if host.startswith("[") else host
+        environ["REMOTE_ADDR"] = host.strip("[]")
         environ["REMOTE_PORT"] = port
         environ["SERVER_PROTOCOL"] = "HTTP/" + scope.http_version
         environ["wsgi.url_scheme"] = scope.scheme
@@ -158,7 +156,7 @@ class RSGIFront:
         environ["wsgi.errors"] = sys.stderr  # as it is now (it may have been replaced since start-up)
         headers: dict[str, str] = {}
         for name, value in scope.headers.items():
-            key = _ENVIRON_KEYS.get(name) or _environ_key(name)
+            key = _environ_key(name)
             headers[key] = f"{headers[key]},{value}" if key in headers else value
         environ.update(headers)
         environ[HEADERS] = headers  # for the journal (mockpbx.web.hooks.record)
@@ -170,25 +168,18 @@ _CONSTANT: dict[str, Any] = {
     "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": True,
     "wsgi.run_once": False,
 }
-_SERVERS: dict[str, tuple[str, str]] = {}  # the listening address -> (SERVER_NAME, SERVER_PORT)
 
 
+@lru_cache(maxsize=64)
 def _server(address: str) -> tuple[str, str]:
+    """(SERVER_NAME, SERVER_PORT) of the listening address (remembered: it is the same each time)."""
     host, _, port = address.rpartition(":")
-    if len(_SERVERS) < 64:
-        _SERVERS[address] = (host.strip("[]"), port)
     return host.strip("[]"), port
 
 
-_ENVIRON_KEYS: dict[str, str] = {}  # header name -> environ key, for the names met (bounded)
-
-
+@lru_cache(maxsize=1024)
 def _environ_key(name: str) -> str:
     """The WSGI environ key of a header name (`X-Trace` -> `HTTP_X_TRACE`; CONTENT_TYPE and
-    CONTENT_LENGTH without the prefix), remembered for the next request."""
+    CONTENT_LENGTH without the prefix), remembered for the names met."""
     key = name.upper().replace("-", "_")
-    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        key = "HTTP_" + key
-    if len(_ENVIRON_KEYS) < 1024:
-        _ENVIRON_KEYS[name] = key
-    return key
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
