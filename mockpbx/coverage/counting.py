@@ -95,15 +95,25 @@ def _success_slots(operation: Operation, query_string: str, tail: bytes,
     if page is None:
         match = _PAGE_TAIL.search(tail)
         query = _query_values(query_string)
-        paging = match is not None
-        if match is not None:
-            limit, offset, total = (int(value) for value in match.groups())
-        filtered, window = bool(query.get("source")), _window_seconds(query)
+        paging = None if match is None else (int(match[1]), int(match[2]), int(match[3]))
+        kinds = _success_kinds(paging, bool(query.get("source")), _window_seconds(query))
     else:
-        paging, limit, offset, total = True, page.limit, page.offset, page.total
-        filtered, window = page.filtered, page.window_seconds
+        kinds = page_kinds(page)
+    return tuple(operation.success[kind] for kind in kinds if kind in operation.success)
+
+
+def page_kinds(page: PageFacts) -> tuple[str, ...]:
+    """The success outcomes a computed page meets (what classifying it counts, before the
+    operation says which of them it documents)."""
+    return _success_kinds((page.limit, page.offset, page.total), page.filtered, page.window_seconds)
+
+
+def _success_kinds(paging: tuple[int, int, int] | None, filtered: bool, window: int | None) -> tuple[str, ...]:
+    """The success outcomes of a 200 page: from its paging fields (limit, offset, total) if it
+    has them, whether a source filtered it and its window's wall-clock length."""
     kinds = []
-    if paging:
+    if paging is not None:
+        limit, offset, total = paging
         if offset > 0:
             kinds.append(NEXT_PAGE)
         if offset >= total:
@@ -114,7 +124,7 @@ def _success_slots(operation: Operation, query_string: str, tail: bytes,
         kinds.append(SOURCE_FILTER)
     if window == _31_DAYS:
         kinds.append(WINDOW_31_DAYS)
-    return tuple(operation.success[kind] for kind in kinds if kind in operation.success)
+    return tuple(kinds)
 
 
 def _query_values(query_string: str) -> dict[str, str]:
@@ -182,10 +192,8 @@ class Coverage:
         `page` what the call-log endpoint knows of the page it computed for it (then the
         classification needs no parsing, and no memo)."""
         if page is not None and entry.status == 200 and entry.fault is None:
-            # A computed page's outcomes follow from these few facts: classify each combination once.
-            offset, total = page.offset, page.total
-            facts = (entry.method, entry.path, offset > 0, offset >= total, total - offset < page.limit,
-                     page.filtered, page.window_seconds == _31_DAYS)
+            # A computed page's outcomes follow from its kinds: classify each combination once.
+            facts = (entry.method, entry.path, page_kinds(page))
             computed = self._page_memo.get(facts)
             if computed is None:
                 computed = classify(self.catalogue, entry.method, entry.path, 200, None, entry.query_string,
