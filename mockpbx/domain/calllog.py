@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mockpbx.clock import Clock
-from mockpbx.domain.calls import Call, CallRef, CallTable, Run, Span, page_runs
+from mockpbx.domain.calls import Call, CallRef, CallTable, Run, Span, page_runs, run_refs
 from mockpbx.domain.encoding import REFERENCE, CallEncoder, CallFields, json_bytes, page_json, reference_fields
 from mockpbx.domain.window import Page, Window
 
@@ -40,7 +40,7 @@ class CallPage:
     @property
     def refs(self) -> list[CallRef]:
         """The calls of the page as (table, position), newest first."""
-        return [(table, position) for table, positions in self.runs for position in positions]
+        return run_refs(self.runs)
 
     @property
     def calls(self) -> list[Call]:

@@ -243,11 +243,16 @@ def page_of(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list[C
 def page_refs(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list[CallRef]]:
     """Return (total, the page as references) of the union of `spans`, newest first."""
     total, runs = page_runs(spans, offset, limit)
-    return total, [(table, position) for table, positions in runs for position in positions]
+    return total, run_refs(runs)
 
 
 #: Calls of a page that lie in one table: (the table, their positions there, newest first).
 Run = tuple["CallTable", Sequence[int]]
+
+
+def run_refs(runs: Sequence[Run]) -> list[CallRef]:
+    """The calls of `runs` as (table, position), in order."""
+    return [(table, position) for table, positions in runs for position in positions]
 
 
 def page_runs(spans: Sequence[Span], offset: int, limit: int) -> tuple[int, list[Run]]:
