@@ -43,11 +43,11 @@ class ControllableClock:
     def __init__(self, base: Clock | None = None, *, start: float | None = None,
                  frozen: bool = False) -> None:
         self._base = base or SystemClock()
-        # The base clock's reading, called directly when it is the system's (read several times a request).
+        # How the base clock is read: time.time itself when it is the system's (read several times a request).
         self._read: Callable[[], float] = time.time if type(self._base) is SystemClock else self._base.now
         self._lock = threading.Lock()
-        offset = 0.0 if start is None else start - self._base.now()
-        frozen_at = (self._base.now() + offset if start is None else start) if frozen else None
+        offset = 0.0 if start is None else start - self._read()
+        frozen_at = (self._read() + offset if start is None else start) if frozen else None
         #: (offset from the base clock, the time it stands at if frozen): replaced whole under
         #: the lock, read without it (every request reads the clock, several times).
         self._state: tuple[float, float | None] = (offset, frozen_at)
@@ -70,27 +70,27 @@ class ControllableClock:
                 self._state = (offset, frozen_at + seconds)
                 return frozen_at + seconds
             self._state = (offset + seconds, None)
-            return self._base.now() + offset + seconds
+            return self._read() + offset + seconds
 
     def set(self, when: float) -> None:
         """Jump to an absolute time; a frozen clock stays frozen there."""
         with self._lock:
             offset, frozen_at = self._state
-            self._state = (offset, when) if frozen_at is not None else (when - self._base.now(), None)
+            self._state = (offset, when) if frozen_at is not None else (when - self._read(), None)
 
     def freeze(self) -> None:
         """Stop the clock at its current time."""
         with self._lock:
             offset, frozen_at = self._state
             if frozen_at is None:
-                self._state = (offset, self._base.now() + offset)
+                self._state = (offset, self._read() + offset)
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stood."""
         with self._lock:
             offset, frozen_at = self._state
             if frozen_at is not None:
-                self._state = (frozen_at - self._base.now(), None)
+                self._state = (frozen_at - self._read(), None)
 
     def reset(self) -> None:
         """Back to real time, running."""
