@@ -84,10 +84,6 @@ def parse_uint(name: str, value: str | None, default: int, low: int, high: int) 
 
 def make_page(limit: str | None, offset: str | None) -> Page:
     """Build the page from the `limit` and `offset` query values."""
-    if limit and offset and len(limit) <= 3 and len(offset) <= 9:
-        both = limit + offset
-        if both.isascii() and both.isdigit() and limit != "0" * len(limit):
-            return Page(int(limit), int(offset))  # limit 1..999, offset 0..999,999,999: in range
     return Page(parse_uint("limit", limit, LIMIT_DEFAULT, 1, LIMIT_MAX),
                 parse_uint("offset", offset, 0, 0, OFFSET_MAX))
 
