@@ -6,6 +6,7 @@ import json
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +104,40 @@ def test_processes_share_one_state(tmp_path: Path) -> None:
     assert store.clock.now() == START + 100
     assert store.take_fault("GET", "/x") is None  # the child used its one time
     store.close()
+
+
+def _header_writer(directory: str, ready: Any, done: Any) -> None:
+    store = SharedStore(Path(directory))
+    ready.wait(30)
+    for n in range(1, 20_001):  # three fields that always change together
+        with store._locked():
+            store.write_header(mutations=n, offset=float(n), frozen_at=float(n))
+    done.set()
+    store.close()
+
+
+def test_a_header_read_never_mixes_two_writes(tmp_path: Path) -> None:
+    """The seqlock: while another process rewrites the header, every read is one write's fields
+    (the first write sets all three; before it they differ)."""
+    store = SharedStore.create(tmp_path / "state", START, frozen=True)
+    context = multiprocessing.get_context("fork")
+    ready, done = context.Event(), context.Event()
+    writer = context.Process(target=_header_writer, args=(str(tmp_path / "state"), ready, done))
+    writer.start()
+    seen, mixed = set(), []
+    ready.set()
+    for _ in range(2_000_000):  # bounded; the writer ends long before
+        header = store.header()
+        if header.mutations and not header.mutations == header.offset == header.frozen_at and len(mixed) < 5:
+            mixed.append(header)
+        seen.add(header.mutations)
+        if done.is_set():
+            break
+    writer.join(timeout=30)
+    store.close()
+    assert writer.exitcode == 0
+    assert mixed == []
+    assert len(seen) > 2  # the reads did overlap the writes
 
 
 def test_close_closes_each_journal_file_once(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from mockpbx.control.state import JOURNAL_BYTES, Mutation
 
 _MAGIC = 0x6D6F636B706278  # "mockpbx"
 _HEADER = struct.Struct("<8q3d")
+_SEQ = struct.Struct("<q")  # the header's seq, at offset 8
 
 
 class Header(NamedTuple):
@@ -158,9 +159,13 @@ class SharedStore(StoreCoverage):
         self._open()
         deadline = 0.0
         for tries in itertools.count(1):
-            values = _HEADER.unpack_from(self._map, 0)
-            if values[1] % 2 == 0 and _HEADER.unpack_from(self._map, 0)[1] == values[1]:
-                return Header(*values)
+            # seq alone, then the fields, then seq alone again: one read of the whole struct
+            # (a memcpy) may load its parts in any order, and could pair a new seq with old fields.
+            seq = _SEQ.unpack_from(self._map, 8)[0]
+            if seq % 2 == 0:
+                values = _HEADER.unpack_from(self._map, 0)
+                if values[1] == seq and _SEQ.unpack_from(self._map, 8)[0] == seq:
+                    return Header(*values)
             if tries % 16 == 0:
                 now = time.monotonic()
                 if not deadline:
@@ -174,9 +179,9 @@ class SharedStore(StoreCoverage):
         """Change header fields; call with `_locked()` held."""
         current = self.header()
         values = current._replace(**changes, seq=current.seq + 1)  # type: ignore[arg-type]
-        struct.pack_into("<q", self._map, 8, current.seq + 1)  # odd: readers wait
+        _SEQ.pack_into(self._map, 8, current.seq + 1)  # odd: readers wait
         _HEADER.pack_into(self._map, 0, *[int(v) if i < 8 else float(v) for i, v in enumerate(values)])
-        struct.pack_into("<q", self._map, 8, current.seq + 2)
+        _SEQ.pack_into(self._map, 8, current.seq + 2)
 
     # -- the ControlStore interface -------------------------------------------------------------
     def version(self) -> tuple[int, int]:
