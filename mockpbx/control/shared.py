@@ -31,8 +31,8 @@ from mockpbx.control.journal import RawEntry, materialize, scrub
 from mockpbx.control.state import JOURNAL_BYTES, Mutation
 
 _MAGIC = 0x6D6F636B706278  # "mockpbx"
-_HEADER = struct.Struct("<8q3d")
-_SEQ = struct.Struct("<q")  # the header's seq, at offset 8
+_HEADER = struct.Struct("=8q3d")  # native order: _words reads seq as a native int64
+_FIELDS = 16  # where the fields after magic and seq begin
 
 
 class Header(NamedTuple):
@@ -96,6 +96,7 @@ class SharedStore(StoreCoverage):
             if self._pid != os.getpid():
                 self._header_file = open(self.directory / "header", "r+b")
                 self._map = mmap.mmap(self._header_file.fileno(), 4096)
+                self._words = memoryview(self._map).cast("q")  # [magic, seq, ...]: seq in one aligned store
                 self._lock_file = open(self.directory / "lock", "r+b")
                 self._local = threading.local()
                 self._connections, self._journal_fds = [], []
@@ -126,6 +127,7 @@ class SharedStore(StoreCoverage):
                         os.close(fd)
                     except OSError:
                         pass
+                self._words.release()
                 self._map.close()
                 self._header_file.close()
                 self._lock_file.close()
@@ -158,13 +160,14 @@ class SharedStore(StoreCoverage):
         leaves the header busy, and after 5 s that is an error."""
         self._open()
         deadline = 0.0
+        words = self._words
         for tries in itertools.count(1):
-            # seq alone, then the fields, then seq alone again: one read of the whole struct
-            # (a memcpy) may load its parts in any order, and could pair a new seq with old fields.
-            seq = _SEQ.unpack_from(self._map, 8)[0]
+            # seq alone, then the fields, then seq alone again (a read of the whole struct could
+            # pair a new seq with old fields); the magic number rules out a header being zeroed.
+            seq = words[1]
             if seq % 2 == 0:
                 values = _HEADER.unpack_from(self._map, 0)
-                if values[1] == seq and _SEQ.unpack_from(self._map, 8)[0] == seq:
+                if values[1] == seq and values[0] == _MAGIC and words[1] == seq:
                     return Header(*values)
             if tries % 16 == 0:
                 now = time.monotonic()
@@ -179,9 +182,14 @@ class SharedStore(StoreCoverage):
         """Change header fields; call with `_locked()` held."""
         current = self.header()
         values = current._replace(**changes, seq=current.seq + 1)  # type: ignore[arg-type]
-        _SEQ.pack_into(self._map, 8, current.seq + 1)  # odd: readers wait
-        _HEADER.pack_into(self._map, 0, *[int(v) if i < 8 else float(v) for i, v in enumerate(values)])
-        _SEQ.pack_into(self._map, 8, current.seq + 2)
+        packed = _HEADER.pack(*[int(v) if i < 8 else float(v) for i, v in enumerate(values)])
+        # Not struct.pack_into on the map: it zeroes the whole struct before it writes, and for
+        # that moment another process reads a whole header of zeros, seq 0 (even) included:
+        # journal epoch 0, clock offset 0, no faults. seq is one aligned 8-byte store each time,
+        # and only the fields after it are copied in.
+        self._words[1] = current.seq + 1  # odd: readers wait
+        self._map[_FIELDS:_HEADER.size] = packed[_FIELDS:]
+        self._words[1] = current.seq + 2
 
     # -- the ControlStore interface -------------------------------------------------------------
     def version(self) -> tuple[int, int]:
