@@ -4,7 +4,8 @@
 jobs the load can change several-fold between two targets a minute apart. Here every target
 is started first (mockpbx's varied rows, the repeated query (page memo), the varied one with
 the access log on and with 2 workers, the same
-rows of `--baseline DIR` if given, the 1,000,000-call window on the varied request, Prism,
+rows of `--baseline DIR` if given, the 1,000,000-call window on the varied request, the two ceiling
+rows of `ceiling.py` (the call log answered by a constant, behind the front and before it), Prism,
 WireMock, the bare Flask floor; Prism and WireMock are loaded twice, with their static request
 and with the varied rows' wrk script, so that a ratio can be taken with the client doing the same
 work per request on both sides), then `--rounds` rounds load each target for `--burst` seconds
@@ -63,6 +64,10 @@ def plan(baseline: Path | None, jvm_warmup: float = 60.0) -> list[Target]:
     million = call_log_path(days=31, limit=10)
     found.append(Target("mockpbx 1M varied", MOCKPBX, million, login=True, env=MILLION, ready_timeout=240,
                         script=str(VARIED)))
+    # What bounds one worker (bench/ceiling.py): the call log answered by a constant behind the
+    # whole front, and before any of it. The varied row minus these is what the call log costs.
+    found += [Target(f"ceiling: {mode}", MOCKPBX.replace("-m mockpbx", f"{{bench}}/ceiling.py {mode}"), path,
+                     login=True, script=str(VARIED)) for mode in ("constant-app", "empty-front")]
     found += [Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
               # Warmed until its JIT has settled (it gains for about a minute of load; 6 s, the
               # bench_http default, leaves it at half speed and flatters the ratios).
@@ -146,11 +151,12 @@ def main() -> int:
               f"{statistics.median(p99[name]):>8.2f}   "
               + "/".join(f"{v:.0f}" for v in rps[name]))
     print("\nratios, median of the per-round ratios (range):")
-    for name in [t.name for t in targets if t.name.startswith("mockpbx")]:
+    for name in [t.name for t in targets if t.name.startswith(("mockpbx", "ceiling"))]:
         plain = name.replace(", access log on", "")
         scripted = ("prism, varied requests", "wiremock, varied requests") if "repeated" not in name else ()
         others = (f"before: {plain}", "prism", "wiremock", *scripted, "flask hello") \
-            + (("mockpbx varied",) if "1M" in name or "access log" in name or "workers" in name else ())
+            + (("mockpbx varied",) if "1M" in name or "access log" in name or "workers" in name
+               or "ceiling" in name else ())
         for other in others:
             if other in rps:
                 ratios = [a / b for a, b in zip(rps[name], rps[other], strict=True) if b]
