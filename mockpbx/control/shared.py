@@ -163,11 +163,12 @@ class SharedStore(StoreCoverage):
         words = self._words
         for tries in itertools.count(1):
             # seq alone, then the fields, then seq alone again (a read of the whole struct could
-            # pair a new seq with old fields); the magic number rules out a header being zeroed.
+            # pair a new seq with old fields; seq only grows, so the same seq twice means the
+            # fields between are one write's); the magic number rules out a header being zeroed.
             seq = words[1]
             if seq % 2 == 0:
                 values = _HEADER.unpack_from(self._map, 0)
-                if values[1] == seq and values[0] == _MAGIC and words[1] == seq:
+                if values[0] == _MAGIC and words[1] == seq:
                     return Header(*values)
             if tries % 16 == 0:
                 now = time.monotonic()
