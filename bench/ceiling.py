@@ -26,12 +26,12 @@ BODY = b'{"data":[' + b",".join([b'{"amount":240,"destination":"0258307002","dur
                                  b'"0901234567","start_time":"2026-11-10T10:00:00Z"}'] * 10) \
     + b'],"limit":10,"offset":0,"total":5000}'
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
-CALL_LOG = "/v1/call/log"
 
 
 def patch(mode: str) -> None:
     """Replace the call log's answer in `mockpbx.web.rsgi.RSGIFront` (before granian forks)."""
     from mockpbx.web import rsgi
+    from mockpbx.web.calllog import CALL_LOG
     if mode == "constant-app":
         init = rsgi.RSGIFront.__init__
 
