@@ -3,6 +3,7 @@ seen in GET /_mock/coverage; counting that outlives the journal; clearing and re
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -159,6 +160,26 @@ def test_a_request_meets_several_outcomes_and_repeats_add_up(pbx: MockPBX) -> No
     assert report["exercised"] == 4 and report["total"] == len(SCENARIOS) == len(report["outcomes"])
 
 
+def test_a_filter_sent_with_an_escaped_name_is_counted_as_a_filter_when_repeated(pbx: MockPBX) -> None:
+    """The call log decodes parameter names (`%73ource` is `source`); so does coverage, both for a
+    page it computed and for the same page answered again from the page memo (read from the query)."""
+    pbx.reset(coverage=True)
+    token = pbx.token()
+    target = (f"{CALLS}?%73ource=0899123456&start%5Fdate=2026-11-20+00%3A00%3A00"
+              "&end_date=2026-11-27+12%3A00%3A00&limit=1")  # sent as it is: requests would unescape it
+    parts = urlsplit(pbx.url)
+    for _ in range(3):  # the second and third come from the memo (the clock is frozen)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        try:
+            connection.request("GET", target, headers={"Authorization": f"Bearer {token}"})
+            answer = connection.getresponse()
+            status, page = answer.status, json.loads(answer.read())
+        finally:
+            connection.close()
+        assert status == 200 and page["data"][0]["source"] == "0899123456"
+    assert counts(pbx)[("GET /v1/call/log", 200, "source filter")] == 3
+
+
 def test_paths_outside_the_contract_and_control_requests_count_nothing(pbx: MockPBX) -> None:
     pbx.reset(coverage=True)
     send(pbx, "GET", "/v1/nope")
@@ -294,6 +315,9 @@ def test_the_catalogue_follows_the_contract_it_is_given() -> None:
     "source=%30%38%39&source=other&start_date=bad&end_date=2026-02-31+00%3A00%3A00",
     "end_date=2026-12-02+00:00:00&start_date=2026-11-01+00:00:00&x=%zz&source=+",
     "", "&&=&source", "start_date=2026-11-01+24%3A00%3A00&end_date=2026-12-02+00%3A00%3A00",
+    # escaped names: the call log decodes them (query_args), so coverage must too
+    "%73ource=0899123456&start%5Fdate=2026-11-01+00%3A00%3A00&end_date=2026-11-02+00%3A00%3A00",
+    "sour%63e=&source=0899123456&end%5fdate=2026-11-02+00:00:00&start_date=2026-11-01+00:00:00",
 ])
 def test_coverage_reads_the_query_as_parse_qs_does(query: str) -> None:
     """The per-request query reading of coverage (no parse_qs: it runs on every request) gives

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from mockpbx.control.journal import RawEntry
-from mockpbx.querystring import unquote_plus
+from mockpbx.querystring import query_pairs
 from mockpbx.coverage.catalogue import (
     EMPTY_PAGE,
     LAST_PARTIAL_PAGE,
@@ -128,13 +128,12 @@ def _success_kinds(paging: tuple[int, int, int] | None, filtered: bool, window: 
 
 
 def _query_values(query_string: str) -> dict[str, str]:
-    """The first value of each query parameter coverage looks at, decoded as `parse_qs` decodes
-    it; the usual encodings of a date (`+`, `%3A`) without unquote's cost (this runs per request)."""
+    """The first value of each query parameter coverage looks at, names and values decoded as
+    `parse_qs` decodes them (and the call log: `%73ource` is `source`), by `query_pairs`."""
     values: dict[str, str] = {}
-    for field in query_string.split("&"):
-        name, _, value = field.partition("=")
+    for name, value in query_pairs(query_string):
         if name in _LOOKED_AT and name not in values:
-            values[name] = unquote_plus(value)
+            values[name] = value
     return values
 
 
