@@ -180,6 +180,17 @@ def test_a_filter_sent_with_an_escaped_name_is_counted_as_a_filter_when_repeated
     assert counts(pbx)[("GET /v1/call/log", 200, "source filter")] == 3
 
 
+def test_an_operation_is_found_as_the_router_finds_it() -> None:
+    """Leading slashes are one and a trailing slash is the same path (werkzeug's routing); a
+    doubled slash inside is another path, which the contract does not declare."""
+    catalogue = build_catalogue(get_profile(profile_names()[0]).contract())
+    for path in ("/v1/auth", "//v1/auth", "///v1/auth/", "/v1/auth/"):
+        found = catalogue.operation("POST", path)
+        assert found is not None and found is catalogue.operation("POST", "/v1/auth"), path
+    for path in ("/v1//auth", "/v1/auth//x", "v1/auth/x"):
+        assert catalogue.operation("POST", path) is None, path
+
+
 def test_paths_outside_the_contract_and_control_requests_count_nothing(pbx: MockPBX) -> None:
     pbx.reset(coverage=True)
     send(pbx, "GET", "/v1/nope")

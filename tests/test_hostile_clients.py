@@ -4,6 +4,7 @@ that other clients kept being served meanwhile. Waits are bounded socket reads a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -313,6 +314,52 @@ def test_http_layer_errors_under_granian_are_as_documented(server: Server) -> No
         # granian answers these itself: an empty body, no Content-Type (see the contract and README)
         assert status == expected and headers.get("content-length") == "0" and body is None
         _others_are_served(server)
+
+
+def _raw(server: Server, request_line: str, headers: str = "", body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """One request sent byte for byte (no client library normalises its path); status, headers, body."""
+    with server.connect() as sock:
+        sock.sendall(f"{request_line} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n".encode() + body)
+        head, _, body = _answer(sock).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), fields, body
+
+
+@pytest.mark.parametrize("kind", ["serve", "dev"])
+def test_extra_slashes_are_served_as_the_router_reads_them_never_500_or_html(server: Server, kind: str) -> None:
+    """Leading slashes are one to the router (werkzeug), so `//v1/call/log` is the call log, with its
+    faults, and `//_mock/requests` the control API (not journaled); a doubled slash inside a path is
+    a path the contract does not declare: 404 JSON, not werkzeug's HTML redirect. (Before: GET
+    //v1/call/log reached Flask's placeholder view and answered 500; /v1//auth a 308 HTML page.)"""
+    with (serve("--dev") if kind == "dev" else contextlib.nullcontext(server)) as running:
+        running.delete("/_mock/requests")
+        auth = f"Authorization: Bearer {running.token()}\r\n"
+        query = "?start_date=2026-11-01+00%3A00%3A00&end_date=2026-11-30+00%3A00%3A00&limit=3"
+        status, headers, page = _raw(running, "GET /v1/call/log" + query, auth)
+        assert status == 200 and json.loads(page)["limit"] == 3
+        for path in ("//v1/call/log", "///v1/call/log/", "//v1/call/log/"):
+            assert _raw(running, "GET " + path + query, auth)[::2] == (200, page), path
+        status, headers, body = _raw(running, "HEAD //v1/call/log" + query, auth)
+        assert status == 200 and body == b"" and headers["content-length"] == str(len(page))
+        for path in ("/v1//call/log", "/v1/call//log", "//v1//call/log", "/_mock//requests", "/v1/auth//"):
+            status, headers, body = _raw(running, "GET " + path, auth)
+            assert status == 404 and headers["content-type"] == "application/json", (path, body[:80])
+            assert json.loads(body) == {"error": f"not found: /{path.lstrip('/')}"}
+        status, headers, body = _raw(running, "POST //v1/auth", "Content-Type: application/json\r\n"
+                                     f"Content-Length: {len(LOGIN)}\r\n", LOGIN)
+        assert status == 200 and json.loads(body)["data"]["api_key"]
+        # A fault on the call log applies to it however many slashes lead; the journal keeps what was sent.
+        assert running.post("/_mock/faults", {"path": "/v1/call/log", "kind": "error", "status": 503,
+                                              "times": 1}).status_code == 201
+        assert _raw(running, "GET //v1/call/log" + query, auth)[0] == 503
+        assert _raw(running, "GET //_mock/requests")[0] == 200
+        journal = [(e["method"], e["path"], e["status"]) for e in running.get("/_mock/requests").json()["data"]]
+        # The path as the server handed it over: granian's as sent, werkzeug's dev server drops one leading slash.
+        sent = "/" if kind == "dev" else "//"
+        assert ("GET", sent + "v1/call/log", 503) in journal and ("POST", sent + "v1/auth", 200) in journal
+        assert not any("_mock" in path for _, path, _ in journal)
+        _others_are_served(running)
 
 
 def test_http_layer_errors_under_the_dev_server_are_json() -> None:

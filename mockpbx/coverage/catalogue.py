@@ -94,8 +94,9 @@ class Catalogue:
         self.operations = operations
 
     def operation(self, method: str, path: str) -> Operation | None:
-        """The contract's operation for a request, if any (a trailing slash is the same path)."""
-        return self.operations.get((method, path.rstrip("/") or "/"))
+        """The contract's operation for a request, if any (a trailing slash is the same path, and
+        leading slashes are one, as the router reads them)."""
+        return self.operations.get((method, "/" + path.strip("/")))
 
 
 def build_catalogue(contract: Mapping[str, Any]) -> Catalogue:

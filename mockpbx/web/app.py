@@ -32,6 +32,9 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
     app = Flask("mockpbx")
     app.config.update(MAX_CONTENT_LENGTH=backend.settings.max_body_bytes, PROVIDE_AUTOMATIC_OPTIONS=False)
     app.url_map.strict_slashes = False
+    # `/v1//auth` is a path the contract does not declare: 404 JSON, not werkzeug's HTML 308 to
+    # `/v1/auth` (routing redirects skip the error handlers), which would hide a client's URL bug.
+    app.url_map.merge_slashes = False
     app.extensions["mockpbx"] = backend
     pages = app.extensions["mockpbx.pages"] = PageCache()
     app.register_blueprint(api)

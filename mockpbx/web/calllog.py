@@ -29,7 +29,7 @@ from mockpbx.domain.errors import DomainError, InvalidRequestError
 from mockpbx.web.cache import PageCache, page_key
 from mockpbx.web.errors import domain_error_response, unexpected_response
 from mockpbx.web.bodies import BODY_ERROR
-from mockpbx.web.hooks import fault_response, journal_and_send, malform, record, take_fault
+from mockpbx.web.hooks import fault_response, journal_and_send, malform, record, route_path, take_fault
 from mockpbx.web.responses import JSON
 
 CALL_LOG = "/v1/call/log"
@@ -70,7 +70,8 @@ class CallLogEndpoint:
         self._app, self._backend, self._pages = app, backend, pages
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") not in _PATHS or environ.get("REQUEST_METHOD") not in _METHODS \
+        path = environ.get("PATH_INFO")
+        if (path not in _PATHS and route_path(str(path)) not in _PATHS) or environ.get("REQUEST_METHOD") not in _METHODS \
                 or environ.get(BODY_ERROR):  # a body BodyReader refused: Flask's hooks answer it (408/413)
             return self._app(environ, start_response)
         store = self._backend.store

@@ -39,6 +39,13 @@ CONTROL_PREFIX = "/_mock"
 UNTRACKED_PREFIXES = (CONTROL_PREFIX, "/docs")
 
 
+def route_path(path: str) -> str:
+    """The path as the router reads it: werkzeug collapses leading slashes into one, so
+    `//v1/call/log` is served as `/v1/call/log`. What decides by path goes by this (the call-log
+    endpoint, faults, untracked paths, coverage); the journal keeps the path as it was sent."""
+    return path if path[1:2] != "/" else "/" + path.lstrip("/")
+
+
 def _backend(app: Flask) -> Backend:
     return app.extensions["mockpbx"]  # type: ignore[no-any-return]
 
@@ -63,7 +70,7 @@ def take_fault(store: Any, environ: dict[str, Any]) -> Fault | None:
     see mockpbx.web.rsgi), else the next one that matches, if any."""
     if PRETAKEN in environ:
         return environ[PRETAKEN]  # type: ignore[no-any-return]
-    return store.take_fault(environ["REQUEST_METHOD"], environ["PATH_INFO"]) if store.has_faults() else None
+    return store.take_fault(environ["REQUEST_METHOD"], route_path(environ["PATH_INFO"])) if store.has_faults() else None
 
 
 def fault_response(fault: Fault, environ: dict[str, Any]) -> Response | None:
@@ -94,8 +101,7 @@ def install_request_hooks(app: Flask) -> None:
         if "mockpbx.journal_epoch" not in environ:  # set by the fast path in front, normally
             environ["mockpbx.journal_epoch"] = store.journal_epoch()
         refuse_unread_body(environ, backend.settings.body_timeout)
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(UNTRACKED_PREFIXES):
+        if route_path(environ.get("PATH_INFO", "")).startswith(UNTRACKED_PREFIXES):
             return None
         fault = take_fault(store, environ)
         if fault is None:
@@ -106,7 +112,7 @@ def install_request_hooks(app: Flask) -> None:
     @app.after_request
     def after(response: Response) -> Response:
         environ = request.environ
-        if environ.get("PATH_INFO", "").startswith(UNTRACKED_PREFIXES):
+        if route_path(environ.get("PATH_INFO", "")).startswith(UNTRACKED_PREFIXES):
             return response
         fault: Fault | None = environ.get("mockpbx.fault")
         if fault is not None:

@@ -37,7 +37,7 @@ from typing import Any
 from mockpbx.backend import Backend
 from mockpbx.web.access_log import batch_on_this_loop, flush_batches
 from mockpbx.web.bodies import BODY_ERROR, BODY_READ, TooLarge, announced_length
-from mockpbx.web.hooks import HEADERS, PRETAKEN, UNTRACKED_PREFIXES, take_fault
+from mockpbx.web.hooks import HEADERS, PRETAKEN, UNTRACKED_PREFIXES, route_path, take_fault
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: Paths answered on the thread pool: the control API and the pages (see the module docstring).
@@ -66,7 +66,7 @@ class RSGIFront:
             return
         environ = self._environ(scope)
         environ["mockpbx.started"] = time.perf_counter()
-        path = scope.path
+        path = route_path(scope.path)
         tracked = not path.startswith(UNTRACKED_PREFIXES)
         if tracked:  # the journal's epoch as the request begins (see mockpbx.web.hooks)
             environ["mockpbx.journal_epoch"] = self._store.journal_epoch()
