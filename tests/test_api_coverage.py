@@ -180,6 +180,16 @@ def test_a_filter_sent_with_an_escaped_name_is_counted_as_a_filter_when_repeated
     assert counts(pbx)[("GET /v1/call/log", 200, "source filter")] == 3
 
 
+def test_a_body_refused_for_a_lone_surrogate_is_a_body_that_is_not_json() -> None:
+    from mockpbx.coverage.counting import classify
+    catalogue = build_catalogue(get_profile(profile_names()[0]).contract())
+    message = ('{"error":"the request body is not valid JSON: it holds a \\\\uD800-\\\\uDFFF escape that is not '
+               'half of a surrogate pair (no character)"}').encode()
+    for body in (message, b'{"error":"the request body is not valid JSON"}'):
+        slots = classify(catalogue, "POST", AUTH, 400, None, "", body)
+        assert [catalogue.outcomes[i].kind for i in slots] == ["request body not a JSON object"], body
+
+
 def test_an_operation_is_found_as_the_router_finds_it() -> None:
     """Leading slashes are one and a trailing slash is the same path (werkzeug's routing); a
     doubled slash inside is another path, which the contract does not declare."""

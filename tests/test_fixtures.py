@@ -44,6 +44,8 @@ def test_a_minimal_user_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("document, message", [
     ("{not json", "fixtures.json: not valid JSON at line 1 column 2"),
+    ('{"accounts": [{"login": "\\udc00"}]}', "fixtures.json: not valid JSON: it holds a \\uD800-\\uDFFF escape "
+                                            "that is not half of a surrogate pair"),
     ([], "fixtures.json: the file must hold a JSON object"),
     ({"format": "other/9"}, "fixtures.json: format: expected 'mockpbx-fixtures/1'"),
     ({"accounts": {}}, "fixtures.json: accounts: must be a list"),

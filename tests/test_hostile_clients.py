@@ -362,6 +362,49 @@ def test_extra_slashes_are_served_as_the_router_reads_them_never_500_or_html(ser
         _others_are_served(running)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_lone_surrogate_in_a_json_body_is_a_400_and_breaks_nothing(server: Server, workers: str) -> None:
+    """`"\\ud800"` is valid JSON syntax but decodes to no character. In any JSON body it is a clear
+    400; such requests stay in the journal, which stays readable (the escape written back as it
+    came). A surrogate pair (an escaped emoji) is one character and accepted. Before: a login with
+    such a password, a new account and an injected fault body answered 500, and one such request
+    made /_mock/requests answer 500 until the journal was cleared."""
+    lone, pair = "\\ud800", "\\ud83d\\ude00"  # the JSON escapes, as a client sends them
+    refused = {"error": "the request body is not valid JSON: it holds a \\uD800-\\uDFFF escape that is not "
+                        "half of a surrogate pair (no character)"}
+    with (serve("--workers", "2") if workers == "2" else contextlib.nullcontext(server)) as running:
+        running.delete("/_mock/requests")
+
+        def send(path: str, text: str) -> tuple[int, Any]:
+            body = text.encode()
+            status, _, answer = _raw(running, "POST " + path, "Content-Type: application/json\r\n"
+                                     f"Content-Length: {len(body)}\r\n", body)
+            return status, json.loads(answer)
+
+        account = ('{{"login":"{0}@x","password":"p{0}","user_uuid":"u-1","domain_uuid":"d-1",'
+                   '"username":"{0}","api_key":"k-{0}"}}')
+        bodies = [("/v1/auth", f'{{"username":"{lone}","password":"x"}}'),
+                  ("/v1/auth", f'{{"username":"foo@test.tel4vn.com","password":"{lone}"}}'),
+                  ("/v1/auth/token", f'{{"api_key":"{lone}"}}'),
+                  ("/_mock/accounts", account.format(lone)),
+                  ("/_mock/faults", f'{{"path":"/healthz","kind":"error","body":{{"error":"{lone}"}}}}'),
+                  ("/_mock/calls", f'{{"username":"foo@test.tel4vn.com","calls":[{{"source":"0901{lone}",'
+                                   '"destination":"0902","start_time":"2026-11-27T10:00:00+07:00","duration":5}]}'),
+                  ("/_mock/reset", f'[["{pair}", "{lone}"]]')]
+        for path, text in bodies:
+            assert send(path, text) == (400, refused), path
+        status, added = send("/_mock/accounts", account.format(pair))
+        assert status == 201 and added["data"]["login"] == "\U0001F600@x"
+        assert send("/v1/auth", f'{{"username":"{pair}@x","password":"p{pair}"}}')[0] == 200
+        journal = running.get("/_mock/requests")
+        assert journal.status_code == 200
+        seen = [entry["body"] for entry in journal.json()["data"] if entry["status"] == 400]
+        assert seen == [{"username": "\ud800", "password": "<redacted>"},  # the API's; /_mock is not journaled
+                        {"username": "foo@test.tel4vn.com", "password": "<redacted>"}, {"api_key": "<redacted>"}]
+        assert running.get("/healthz").status_code == 200  # no fault was added
+        _others_are_served(running)
+
+
 def test_http_layer_errors_under_the_dev_server_are_json() -> None:
     with serve("--dev", "--body-timeout", BODY_TIMEOUT) as running:
         cases = [

@@ -26,7 +26,7 @@ FAULT_ERROR, FAULT_DELAY, FAULT_DROP, FAULT_MALFORMED = ("fault: error", "fault:
                                                          "fault: malformed body")
 FAULT_KINDS = {"delay": FAULT_DELAY, "drop": FAULT_DROP, "malformed": FAULT_MALFORMED}
 
-_BODY = ("request body not a JSON object", r"^the request body (must be a JSON object|is not valid JSON)$")
+_BODY = ("request body not a JSON object", r"^the request body (must be a JSON object|is not valid JSON)($|: )")
 _FIELD = ("missing or invalid field", r"^\w+ (is required|must be a non-empty string|must be at most)")
 
 #: (method, path, status) -> the error kinds within it, as (kind, pattern of the error message).

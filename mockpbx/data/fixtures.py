@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mockpbx.domain.accounts import Account, AccountBook
 from mockpbx.domain.calls import Call
+from mockpbx.domain.encoding import LONE_SURROGATE, utf8_encodable
 from mockpbx.domain.errors import DataError, InvalidRequestError
 from mockpbx.domain.records import account_from_record, call_from_record
 
@@ -171,6 +172,8 @@ def load_fixtures(path: Path) -> Fixtures:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    if not utf8_encodable(document):
+        raise DataError(f"{path}: not valid JSON: it holds {LONE_SURROGATE}")
     return parse_fixtures(document, path)
 
 

@@ -21,8 +21,23 @@ CallEncoder = Callable[["Call"], bytes]
 
 
 def json_bytes(payload: object) -> bytes:
-    """Compact JSON, UTF-8 (non-ASCII characters kept as they are)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON, UTF-8 (non-ASCII characters kept as they are; a lone surrogate, which UTF-8
+    cannot carry, as its JSON escape `\\udXXX`: backslashreplace writes exactly that in a string)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
+def utf8_encodable(document: object) -> bool:
+    """Whether every string of a decoded JSON document is text that UTF-8 can carry: `"\\ud800"` is
+    valid JSON syntax, but decodes to a lone surrogate, which is no character (RFC 8259 8.2)."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: Why a document with a lone surrogate is refused (a request body, a fixture file).
+LONE_SURROGATE = "a \\uD800-\\uDFFF escape that is not half of a surrogate pair (no character)"
 
 
 def reference_fields(call: Call) -> Mapping[str, object]:

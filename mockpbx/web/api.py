@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
+from mockpbx.domain.encoding import LONE_SURROGATE, utf8_encodable
 from mockpbx.domain.errors import InvalidRequestError
 from mockpbx.domain.service import PbxService
 from mockpbx.web.responses import error_response, json_response
@@ -24,9 +25,12 @@ def json_body() -> object:
     if not raw.strip():
         raise InvalidRequestError("the request body must be a JSON object")
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except (ValueError, RecursionError):
         raise InvalidRequestError("the request body is not valid JSON") from None
+    if not utf8_encodable(document):  # it could be stored, hashed or answered by no UTF-8 text
+        raise InvalidRequestError(f"the request body is not valid JSON: it holds {LONE_SURROGATE}")
+    return document
 
 
 def needs_json() -> Response | None:
