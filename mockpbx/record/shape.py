@@ -15,6 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mockpbx.domain.calls import Call
+from mockpbx.domain.encoding import LONE_SURROGATE, utf8_encodable
 from mockpbx.domain.errors import InvalidRequestError
 from mockpbx.domain.records import MAX_DURATION, parse_rfc3339
 
@@ -60,6 +61,8 @@ def _field(record: Mapping[str, object], name: str, kind: type) -> object:
     value = record.get(name)
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ShapeError(f"{name} is missing or not {'an integer' if kind is int else 'a string'}")
+    if isinstance(value, str) and not utf8_encodable(value):  # the host sent "\\ud800": no fixture can hold it
+        raise ShapeError(f"{name} is not text: it holds {LONE_SURROGATE}")
     return value
 
 

@@ -69,7 +69,9 @@ class ProbeContext:
         """GET the call log; `authorization` '' means the real token, None means no header."""
         header = f"Bearer {self.token}" if authorization == "" else authorization
         headers = {"Accept": "application/json"} | ({"Authorization": header} if header else {})
-        target = f"{self.calls_path}?{urlencode(query, quote_via=quote)}"
+        # surrogatepass: a value taken from the host's records may hold a lone surrogate (the host
+        # sent "\\ud800"); it is sent back as that code point's UTF-8 form, not an internal error.
+        target = f"{self.calls_path}?{urlencode(query, quote_via=quote, errors='surrogatepass')}"
         return self.client.send("GET", target, headers=headers, origin=origin, retry_rate_limited=True)
 
     def page(self, origin: str, query: dict[str, object]) -> tuple[Exchange, dict[str, object] | None]:

@@ -237,4 +237,9 @@ VARIANTS = [
         TOKEN, lambda b: b["data"].update(expire_at=b["data"]["expire_at"] * 1000))), "token_expiry"),
     Variant("duration off by one", lambda a: Rewrite(a, answer=_json_answer(
         CALL_LOG, _each_call(lambda c: c.update(duration=c["duration"] + 1)))), "record_arithmetic"),
+    # A source that is no text ("\\ud800..." in the JSON): verify filters by it as by any other
+    # (it used to stop with an internal error, UnicodeEncodeError, building the query), and the
+    # host's own filter cannot find it.
+    Variant("lone surrogate in every source", lambda a: Rewrite(a, answer=_json_answer(
+        CALL_LOG, _each_call(lambda c: c.update(source="\ud800" + c["source"])))), "source_filter"),
 ]
