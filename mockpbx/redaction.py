@@ -187,3 +187,13 @@ class Redactor:
         if shown is None:
             return ""
         return self.redact(shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False))
+
+
+#: What a terminal, a CI log or XML 1.0 must not get raw from what a host sent: C0 and C1 controls
+#: but tab and newline, DEL, lone surrogates and the two non-characters XML excludes.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal or XML must not get raw written as a Python escape."""
+    return _UNPRINTABLE.sub(lambda m: repr(m[0])[1:-1], text)

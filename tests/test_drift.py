@@ -109,6 +109,26 @@ def test_what_no_option_can_match_is_said(tmp_path: Path) -> None:
     assert "No option can match yet:\n  - 31 days + 1 s: host 400 date range must be in 24 hours" in drift.out
 
 
+def test_a_host_message_with_control_characters_is_shown_escaped(tmp_path: Path) -> None:
+    """The host's error messages are quoted in the summary and the Markdown report. An ANSI escape
+    or a lone surrogate in one (sent as JSON escapes) is shown as an escape: raw, it would rewrite
+    the terminal or CI log, and no UTF-8 file could hold the lone surrogate (before: both raw, and
+    writing the Markdown report failed)."""
+    def hostile(request: Request, response: Response) -> Response:
+        if request.path == CALL_LOG and response.status_code == 400:
+            response.set_data(b'{"error": "\\u001b[2Kdate range \\ud800 must be in 31 days"}')
+        return response
+
+    with serve(Rewrite(small_mock(), answer=hostile)) as url:
+        drift = run(url, tmp_path)
+    assert drift.code == 1, drift.out + drift.err
+    shown = "400 \\x1b[2Kdate range \\ud800 must be in 31 days"
+    assert f"host: {shown}" in drift.out and f"| {shown} |" in drift.markdown
+    assert "\x1b" not in drift.out + drift.markdown
+    # the JSON report keeps the message exactly, lone surrogate included (as its JSON escape)
+    assert "400 \x1b[2Kdate range \ud800 must be in 31 days" in [row["host"] for row in drift.report["rows"]]
+
+
 def test_cannot_run_exits_2(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

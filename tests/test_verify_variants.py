@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.verify.broken import VARIANTS, Variant, serve, small_mock
+from tests.verify.broken import VARIANTS, Rewrite, Variant, serve, small_mock
 from tests.verify.run import run_verify
 
 WSGIApp = Callable[..., Any]
@@ -64,3 +64,28 @@ def test_a_host_in_vietnam_read_as_utc_is_explained(now: float, tmp_path: Path) 
     assert outcome.code == 1
     assert "records_in_window" in outcome.failed
     assert "host appears to read times as UTC+7" in outcome.out
+
+
+def test_control_characters_a_host_sends_reach_neither_the_terminal_nor_the_junit_xml(
+        mock: WSGIApp, tmp_path: Path) -> None:
+    """A host's answer is shown in the summary and in the JUnit report. Raw control characters in it
+    (an ANSI escape that rewrites the terminal or a CI log, a NUL) are shown escaped: printed raw,
+    they let the host forge lines of the summary, and XML 1.0 cannot hold them, so a CI job could
+    not read the report. (Before: both raw; the JUnit file did not parse.)"""
+    from xml.etree import ElementTree
+
+    from werkzeug.wrappers import Response
+
+    def hostile(query: dict[str, str]) -> Any:
+        if query.get("start_date", "").startswith("2"):
+            return query
+        return Response(b"\x1b[2K\rPASS  everything\x00\x07 \x85\xc2\x9b", 500, content_type="text/plain")
+
+    junit = tmp_path / "verify.xml"
+    with serve(Rewrite(mock, query=hostile)) as url:
+        outcome = run_verify(url, tmp_path, report_junit=str(junit))
+    assert outcome.code == 1 and "not_a_server_error" in outcome.failed, outcome.out
+    assert "\\x1b[2K PASS everything\\x00\\x07" in outcome.out  # whitespace runs are one space there
+    assert not any(ch in outcome.out + outcome.err for ch in "\x1b\x00\x07\x9b\r"), outcome.out
+    failures = [f.text or "" for f in ElementTree.parse(junit).iter("failure")]
+    assert any("\\x1b[2K" in text for text in failures)

@@ -9,7 +9,7 @@ from typing import Any
 
 from mockpbx import __version__
 from mockpbx.drift.compare import Row, Suggestion
-from mockpbx.redaction import Redactor
+from mockpbx.redaction import Redactor, printable
 
 NO_DRIFT, DRIFT, CANNOT_RUN = 0, 1, 2
 
@@ -69,7 +69,7 @@ def text(report: DriftReport, redactor: Redactor) -> str:
         lines += ["", "No option can match yet:"] + [f"  - {r.name}: host {r.host}; mock {r.mock}"
                                                        for r in report.unmatched]
     lines += ["", f"Result: {report.verdict()}  (exit {report.exit_code})"]
-    return redactor.redact("\n".join(lines) + "\n")
+    return printable(redactor.redact("\n".join(lines) + "\n"))  # observations quote what the host sent
 
 
 def to_json(report: DriftReport, redactor: Redactor) -> str:
@@ -103,7 +103,7 @@ def to_markdown(report: DriftReport, redactor: Redactor) -> str:
         lines += ["", "To make the mock match:", "", f"    {report.serve_command}"]
     if report.unmatched:
         lines += ["", "No option can match yet: " + ", ".join(f"**{r.name}**" for r in report.unmatched)]
-    return redactor.redact("\n".join(lines) + "\n")
+    return printable(redactor.redact("\n".join(lines) + "\n"))
 
 
 def write_reports(report: DriftReport, redactor: Redactor, json_path: Path | None,
@@ -112,4 +112,5 @@ def write_reports(report: DriftReport, redactor: Redactor, json_path: Path | Non
     for path, render in ((json_path, to_json), (markdown_path, to_markdown)):
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(report, redactor), encoding="utf-8")
+            # backslashreplace: a lone surrogate the host sent, in a JSON string, is written as its JSON escape
+            path.write_text(render(report, redactor), encoding="utf-8", errors="backslashreplace")

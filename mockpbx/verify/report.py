@@ -10,7 +10,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from mockpbx import __version__
-from mockpbx.redaction import Redactor
+from mockpbx.redaction import Redactor, printable
 from mockpbx.verify.client import Exchange
 from mockpbx.verify.options import VerifyOptions
 from mockpbx.verify.results import BUSINESS, SCHEMATHESIS, CheckResult, Finding, Results
@@ -58,7 +58,7 @@ def _content_type(exchange: Exchange) -> str:
 
 def body_snippet(exchange: Exchange, redactor: Redactor, limit: int = _SNIPPET) -> str:
     """The start of the response body on one line (redacted before it is cut short)."""
-    body = redactor.redact(" ".join(exchange.response_body.decode("utf-8", "replace").split()))
+    body = printable(redactor.redact(" ".join(exchange.response_body.decode("utf-8", "replace").split())))
     return body if len(body) <= limit else body[:limit] + f"... ({len(exchange.response_body)} bytes)"
 
 
@@ -116,7 +116,7 @@ def summary(report: RunReport, redactor: Redactor) -> str:
     if extra:
         lines += ["", "Notes"] + [f"  - {note}" for note in extra]
     lines += ["", f"Result: {_verdict(report)}  (exit {report.exit_code})"]
-    return redactor.redact("\n".join(lines) + "\n")
+    return printable(redactor.redact("\n".join(lines) + "\n"))
 
 
 def _count(number: int, noun: str) -> str:
@@ -186,7 +186,8 @@ def to_junit(report: RunReport, redactor: Redactor) -> str:
                 failure.text = text
             elif result.status == "skipped":
                 ElementTree.SubElement(case, "skipped", message=result.skipped or "did not run")
-    return redactor.redact(ElementTree.tostring(root, encoding="unicode", xml_declaration=True)) + "\n"
+    # printable: XML 1.0 holds no control characters, and findings quote what the host sent.
+    return printable(redactor.redact(ElementTree.tostring(root, encoding="unicode", xml_declaration=True))) + "\n"
 
 
 def write_reports(report: RunReport, redactor: Redactor) -> None:
@@ -194,4 +195,5 @@ def write_reports(report: RunReport, redactor: Redactor) -> None:
     for path, render in ((report.options.report_junit, to_junit), (report.options.report_json, to_json)):
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(render(report, redactor), encoding="utf-8")
+            # backslashreplace: a lone surrogate the host sent, in a JSON string, is written as its JSON escape
+            Path(path).write_text(render(report, redactor), encoding="utf-8", errors="backslashreplace")
