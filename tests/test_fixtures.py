@@ -44,6 +44,7 @@ def test_a_minimal_user_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("document, message", [
     ("{not json", "fixtures.json: not valid JSON at line 1 column 2"),
+    ("[" * 100_000 + "]" * 100_000, "fixtures.json: not valid JSON for mockpbx: arrays or objects nested too deeply"),
     ('{"accounts": [{"login": "\\udc00"}]}', "fixtures.json: not valid JSON: it holds a \\uD800-\\uDFFF escape "
                                             "that is not half of a surrogate pair"),
     ([], "fixtures.json: the file must hold a JSON object"),

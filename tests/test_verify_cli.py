@@ -64,6 +64,23 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str], reason: str) -> Non
     assert reason in _one_line(result)
 
 
+@pytest.mark.parametrize("text, reason", [
+    ("[" * 100_000 + "]" * 100_000, "lists or mappings nested too deeply"),
+    ("[1, 2]\n", "is not an OpenAPI document"),
+    ("paths: [1]\n", "is not a valid OpenAPI document: AttributeError"),
+    ("openapi: 3.0.0\npaths: {/v1/call/log: {get: {responses: 5}}}\n", "is not a valid OpenAPI document"),
+    ("paths: {/x: {get: 5}}\n", "declares no operations to verify"),
+])
+def test_a_contract_of_the_wrong_shape_exits_2_with_one_line(tmp_path: Path, text: str, reason: str) -> None:
+    """Before: a traceback (RecursionError, AttributeError) and exit 1."""
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(text)
+    result = verify("--base-url", "http://127.0.0.1:1", "--api-key", "k", "--contract", str(contract))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert reason in _one_line(result) and str(contract) in _one_line(result)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

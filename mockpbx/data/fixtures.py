@@ -172,6 +172,8 @@ def load_fixtures(path: Path) -> Fixtures:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    except RecursionError:
+        raise DataError(f"{path}: not valid JSON for mockpbx: arrays or objects nested too deeply") from None
     if not utf8_encodable(document):
         raise DataError(f"{path}: not valid JSON: it holds {LONE_SURROGATE}")
     return parse_fixtures(document, path)

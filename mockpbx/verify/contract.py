@@ -78,7 +78,13 @@ def load(path: Path) -> Contract:
         document = load_contract(path)
     except (OSError, ValueError, yaml.YAMLError) as error:
         raise ContractError(f"cannot read the contract {path}: {error}") from None
-    return from_document(document, path, path.name)
+    except RecursionError:
+        raise ContractError(f"cannot read the contract {path}: lists or mappings nested too deeply") from None
+    try:
+        return from_document(document, path, path.name)
+    except (AttributeError, TypeError, KeyError) as error:  # a part of another shape than OpenAPI's
+        raise ContractError(f"the contract {path} is not a valid OpenAPI document: "
+                            f"{type(error).__name__}: {error}") from None
 
 
 def for_profile(profile: Profile) -> Contract:
