@@ -405,6 +405,21 @@ def test_a_lone_surrogate_in_a_json_body_is_a_400_and_breaks_nothing(server: Ser
         _others_are_served(running)
 
 
+def test_http2_prior_knowledge_is_refused_as_the_other_servers_refuse_it(server: Server) -> None:
+    """The vendor's API is plain HTTP/1.1, and so are --dev and MockPBX: a client that opens with
+    HTTP/2's preface (h2c) gets no HTTP/2 answer from `serve` either (before: granian spoke HTTP/2
+    to it). An Upgrade: h2c header is ignored: HTTP/1.1."""
+    with server.connect() as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000"))  # an empty SETTINGS
+        assert _answer(sock) == b""  # closed without an answer
+    with server.connect() as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                     b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+        sock.settimeout(10)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    _others_are_served(server)
+
+
 def test_http_layer_errors_under_the_dev_server_are_json() -> None:
     with serve("--dev", "--body-timeout", BODY_TIMEOUT) as running:
         cases = [
