@@ -15,7 +15,7 @@ from mockpbx.data.fixtures import Fixtures, load_fixtures
 from mockpbx.data.generator import RollingTraffic, TrafficProfile, domain_sources
 from mockpbx.data.randomness import RandomSource
 from mockpbx.domain.accounts import Account, AccountBook
-from mockpbx.domain.calllog import CallLog
+from mockpbx.domain.calllog import MAX_EXPLICIT_CALLS, CallLog
 from mockpbx.domain.calls import Call
 from mockpbx.domain.encoding import CallEncoder, call_encoder
 from mockpbx.domain.errors import ConflictError, InvalidRequestError
@@ -170,6 +170,11 @@ class Backend:
                     parsed.append(call_from_record(call))
                 except InvalidRequestError as error:
                     raise InvalidRequestError(f"calls[{index}]: {error.message}") from None
+            held = self.sync().calls.explicit_count()
+            if held + len(parsed) > MAX_EXPLICIT_CALLS:
+                raise ConflictError(f"the mock holds {held} calls from fixtures and the control API and keeps at "
+                                    f"most {MAX_EXPLICIT_CALLS}: reset it (POST /_mock/reset), or generate traffic "
+                                    "(--calls-per-day) for volume")
             rows = [[c.start_time, c.duration, c.source, c.destination, c.amount] for c in parsed]
             return {"type": "calls", "domain_uuid": domain, "calls": rows}
         with self._lock:  # the global order: backend lock, then the store's (taken by record)
