@@ -181,6 +181,20 @@ def test_error_faults_with_headers_and_times(client: FlaskClient, bearer: dict[s
     assert client.get("/_mock/faults").get_json() == {"data": []}
 
 
+def test_fault_rules_are_bounded(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rules added and never cleared stop at a clear 409 (each is matched on every request, and may
+    carry a body up to the body limit); clearing one makes room. (Before: no bound.)"""
+    import mockpbx.control.faults
+    monkeypatch.setattr(mockpbx.control.faults, "MAX_FAULTS", 3)
+    ids = [post(client, "/faults", {"path": f"/nowhere/{n}"})[1]["data"]["id"] for n in range(3)]
+    status, body = post(client, "/faults", {"path": "/nowhere/4"})
+    assert status == 409 and body["error"] == ("3 fault rules are active, the most there can be: clear some "
+                                               "(DELETE /_mock/faults, or /_mock/faults/<id>) or give rules `times`")
+    assert len(client.get("/_mock/faults").get_json()["data"]) == 3
+    assert client.delete(f"/_mock/faults/{ids[0]}").status_code == 200
+    assert post(client, "/faults", {"path": "/nowhere/4"})[0] == 201
+
+
 def test_fault_bodies_wildcards_listing_and_clearing(client: FlaskClient) -> None:
     post(client, "/faults", {"path": "/v1/auth*", "status": 429, "body": {"message": "slow down"}})
     assert client.post("/v1/auth/token", json={"api_key": DEMO_API_KEY}).get_json() == {"message": "slow down"}

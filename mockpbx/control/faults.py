@@ -7,12 +7,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
-from mockpbx.domain.errors import InvalidRequestError
+from mockpbx.domain.errors import ConflictError, InvalidRequestError
 
 KINDS = ("error", "delay", "drop", "malformed")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")  # what every server can send: printable ASCII
 MAX_DELAY_MS = 60_000
+#: The most fault rules active at once: every tracked request is matched against them in turn, and
+#: a rule's body may be up to the body limit, so rules added without ever being cleared must stop.
+MAX_FAULTS = 1000
+
+
+def check_room(active: int) -> None:
+    """Raise ConflictError (409) when `active` rules leave no room for another."""
+    if active >= MAX_FAULTS:
+        raise ConflictError(f"{active} fault rules are active, the most there can be: clear some "
+                            "(DELETE /_mock/faults, or /_mock/faults/<id>) or give rules `times`")
 #: Headers that frame the message or the connection: the server sets them, a fault cannot
 #: (a fault's Transfer-Encoding or Content-Length would make the answer unreadable; WSGI
 #: forbids hop-by-hop headers to applications). Compared in lower case.

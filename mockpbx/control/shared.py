@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mockpbx.control.counters import SharedCounters, StoreCoverage
-from mockpbx.control.faults import Fault, fault_from_record
+from mockpbx.control.faults import Fault, check_room, fault_from_record
 from mockpbx.control.journal import RawEntry, materialize, scrub
 from mockpbx.control.state import JOURNAL_BYTES, Mutation
 
@@ -231,8 +231,9 @@ class SharedStore(StoreCoverage):
     def add_fault(self, record: object) -> Fault:
         """Validate and add a fault rule."""
         with self._locked():
-            fault = fault_from_record(record, 0)
             db = self._db()
+            check_room(db.execute("SELECT COUNT(*) FROM faults").fetchone()[0])
+            fault = fault_from_record(record, 0)
             cursor = db.execute("INSERT INTO faults (body, remaining) VALUES (?, ?)",
                                 (json.dumps(asdict(fault)), fault.times))
             fault = Fault(**{**asdict(fault), "id": cursor.lastrowid})

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from mockpbx.clock import ControllableClock
 from mockpbx.control.counters import MemoryCounters, StoreCoverage
-from mockpbx.control.faults import Fault, fault_from_record
+from mockpbx.control.faults import Fault, check_room, fault_from_record
 from mockpbx.control.journal import RawEntry, entry_bytes, materialize
 
 #: Default bound of the journal's total size, besides its count.
@@ -132,6 +132,7 @@ class MemoryStore(StoreCoverage):
     def add_fault(self, record: object) -> Fault:
         """Validate and add a fault rule."""
         with self._lock:
+            check_room(len(self._faults))
             fault = fault_from_record(record, next(self._fault_ids))
             self._faults.append(fault)
             self._remaining[fault.id] = fault.times
