@@ -14,7 +14,7 @@ from mockpbx.coverage.counting import Coverage
 from mockpbx.data.fixtures import Fixtures, load_fixtures
 from mockpbx.data.generator import RollingTraffic, TrafficProfile, domain_sources
 from mockpbx.data.randomness import RandomSource
-from mockpbx.domain.accounts import Account, AccountBook
+from mockpbx.domain.accounts import MAX_ACCOUNTS, Account, AccountBook
 from mockpbx.domain.calllog import MAX_EXPLICIT_CALLS, CallLog
 from mockpbx.domain.calls import Call
 from mockpbx.domain.encoding import CallEncoder, call_encoder
@@ -133,6 +133,10 @@ class Backend:
         """Validate and add an account (control API); unset ids are generated."""
         def validate() -> Mutation:
             account = account_from_record(_account_defaults(record, self.store.version()))
+            held = len(self.sync().accounts)
+            if held >= MAX_ACCOUNTS:
+                raise ConflictError(f"the mock holds {held} accounts, the most there can be: reset it "
+                                    "(POST /_mock/reset)")
             probe = AccountBook(self.sync().accounts)
             try:
                 probe.add(account)

@@ -109,6 +109,20 @@ def test_accounts_and_domains_are_listed_without_secrets(client: FlaskClient) ->
         assert secret not in text
 
 
+def test_accounts_are_bounded(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accounts added without ever resetting stop at a clear 409 (fixtures count); a reset makes room."""
+    import mockpbx.backend
+    held = len(client.get("/_mock/accounts").get_json()["data"])
+    monkeypatch.setattr(mockpbx.backend, "MAX_ACCOUNTS", held + 1)
+    assert post(client, "/accounts", {"login": "one@x", "password": "pw"})[0] == 201
+    status, body = post(client, "/accounts", {"login": "two@x", "password": "pw"})
+    assert status == 409 and body["error"] == (f"the mock holds {held + 1} accounts, the most there can be: "
+                                               "reset it (POST /_mock/reset)")
+    assert client.post("/v1/auth", json={"username": "two@x", "password": "pw"}).status_code == 401
+    assert client.post("/_mock/reset").status_code == 200
+    assert post(client, "/accounts", {"login": "two@x", "password": "pw"})[0] == 201
+
+
 @pytest.mark.parametrize("body, status, message", [
     ({"password": "pw"}, 400, "login must be a non-empty string"),
     ({"login": "x@y", "password": ""}, 400, "password must be a non-empty string"),

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from mockpbx.domain.errors import AuthenticationError
 
 LEVELS = ("superadmin", "admin", "user", "agent", "public")
+#: The most accounts the control API lets the mock hold (fixtures included): each addition checks
+#: the new account against all of them, so a suite that adds one per test and never resets gets a
+#: clear 409 rather than an ever slower mock.
+MAX_ACCOUNTS = 10_000
 
 
 @dataclass(frozen=True)
