@@ -8,6 +8,7 @@ import io
 import json
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,6 +100,26 @@ def test_waits_hold_no_thread_even_with_one() -> None:
         durations = [e["duration_ms"] for e in server.get("/_mock/requests", params={"path": "/v1/call/log"})
                      .json()["data"]]
         assert len(durations) == 10 and min(durations) >= 2500  # the delay is part of each request
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_a_delay_fault_never_ends_early_on_the_event_loop(loop: str) -> None:
+    """uvloop's timers count whole milliseconds and fire early: `asyncio.sleep(0.0125)` returned
+    before 12.5 ms had passed 200 times out of 200, and a 2,500 ms delay fault was once journaled
+    as 2,499.965 ms. The front's wait returns only once the whole delay has passed (it checks
+    perf_counter itself, so this cannot fail by timing)."""
+    from mockpbx.web.rsgi import _sleep_at_least
+
+    async def waits() -> list[float]:
+        lengths = []
+        for seconds in [0.0015, 0.0125, 0.001, 0.0021] * 10:
+            started = time.perf_counter()
+            await _sleep_at_least(seconds)
+            lengths.append(time.perf_counter() - started - seconds)
+        return lengths
+
+    runner = pytest.importorskip("uvloop").run if loop == "uvloop" else asyncio.run
+    assert min(runner(waits())) >= 0
 
 
 def test_a_drop_shuts_its_own_connection_among_simultaneous_ones(servers: tuple[Server, Server]) -> None:

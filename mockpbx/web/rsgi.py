@@ -75,7 +75,7 @@ class RSGIFront:
         if tracked and BODY_ERROR not in environ:
             fault = environ[PRETAKEN] = take_fault(self._store, environ)
             if fault is not None and fault.delay_ms:
-                await asyncio.sleep(fault.delay_ms / 1000)
+                await _sleep_at_least(fault.delay_ms / 1000)
         if path.startswith(_POOLED):
             status, headers, body = await asyncio.get_running_loop().run_in_executor(
                 self._pool, self._call, environ)
@@ -161,6 +161,16 @@ class RSGIFront:
         environ.update(headers)
         environ[HEADERS] = headers  # for the journal (mockpbx.web.hooks.record)
         return environ
+
+
+async def _sleep_at_least(seconds: float) -> None:
+    """Wait `seconds` at least: uvloop's timers count whole milliseconds and often fire a little
+    early (a 2,500 ms delay fault once measured 2,499.965 ms); what is left is waited again, a
+    millisecond at least, so that the timer cannot round it to nothing."""
+    deadline = time.perf_counter() + seconds
+    await asyncio.sleep(seconds)
+    while (left := deadline - time.perf_counter()) > 0:  # ends by the deadline: time only moves on
+        await asyncio.sleep(max(left, 0.001))
 
 
 #: What every request's environ holds the same.
