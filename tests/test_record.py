@@ -281,3 +281,32 @@ def test_a_recording_the_mock_could_not_load_is_not_written(source: str, tmp_pat
     assert outcome.code == 2 and not outcome.path.exists()
     assert "the recording does not make a valid fixture file" in outcome.err
     assert "start_time must be from 1970 on" in outcome.err
+
+
+def test_the_output_is_written_through_a_symlink_and_into_a_fifo_and_never_replaces_them(
+        source: str, tmp_path: Path) -> None:
+    """The file is written whole or not at all (a partial file renamed over it). Through a symlink
+    it replaces the target, not the link; a FIFO, a device or /dev/stdout is written in place.
+    (Before: the rename replaced whatever was there: `-o /dev/full` run as root replaced the
+    device node with a regular file and reported success.)"""
+    import os
+    import stat
+    import threading
+
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert run_record(source, link).code == 0
+    assert link.is_symlink() and json.loads(real.read_text())["format"] == "mockpbx-fixtures/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    outcome = run_record(source, fifo)
+    reader.join(timeout=30)
+    assert outcome.code == 0, outcome.err
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and json.loads(read[0])["format"] == "mockpbx-fixtures/1"

@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from mockpbx import __version__
@@ -123,11 +124,22 @@ class _Run:
             parse_fixtures(document, options.output)
         except DataError as error:
             raise RecordError(f"the recording does not make a valid fixture file: {error}") from None
-        text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
-        temporary = options.output.with_name(options.output.name + ".partial")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, options.output)
+        _write(options.output, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
         return document, numbers
+
+
+def _write(output: Path, text: str) -> None:
+    """Write the file whole or not at all: a partial file next to it, then renamed over it (through
+    a symlink, over its target). Something else that exists there, a device, a FIFO or
+    /dev/stdout, is written in place: renaming over it would replace the device node itself."""
+    target = output.resolve() if output.is_symlink() else output
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    temporary = target.with_name(target.name + ".partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)
 
 
 def _summary(document: dict[str, object], numbers: int, run: _Run) -> str:
