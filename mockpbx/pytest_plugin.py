@@ -26,6 +26,7 @@ from mockpbx.testing import MockPBX
 _USED = pytest.StashKey[bool]()
 _COVERAGE = pytest.StashKey[dict[str, Any]]()
 _COVERAGE_ERROR = pytest.StashKey[str]()
+_REPORT_ERROR = pytest.StashKey[str]()
 
 
 def _percentage(text: str) -> float:
@@ -49,6 +50,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Fail the session if the API coverage is below PCT percent.")
 
 
+def _server_url(config: pytest.Config) -> str | None:
+    """`--mockpbx-url`, else MOCKPBX_URL, else None (start a server)."""
+    return config.getoption("--mockpbx-url") or os.environ.get("MOCKPBX_URL") or None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse, before any test runs, a server URL or a report path that cannot work (a usage error,
+    one line) rather than an error in every test or a crash at the end of the session."""
+    from urllib.parse import urlsplit
+    url = _server_url(config)
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise pytest.UsageError(f"--mockpbx-url (or MOCKPBX_URL) must be the http:// or https:// URL of a "
+                                    f"running mockpbx, e.g. http://127.0.0.1:8080, got {url!r}")
+    path = config.getoption("--mockpbx-coverage-report", None)
+    if path is not None and path.is_dir():
+        raise pytest.UsageError(f"--mockpbx-coverage-report {path} is a directory; give a file path "
+                                "(.json, or .md for Markdown)")
+
+
 #: Where the plugin's server differs from `mockpbx serve` (besides MockPBX's LOCAL_SERVER): less
 #: generated data, so that a session starts fast. Listed in the README.
 DEFAULT_SETTINGS: dict[str, Any] = {"days": 30, "calls_per_day": 200}
@@ -63,9 +85,18 @@ def mockpbx_settings() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def mockpbx_server(request: pytest.FixtureRequest, mockpbx_settings: dict[str, Any]) -> Iterator[MockPBX]:
     """A mockpbx for the whole session."""
-    url = request.config.getoption("--mockpbx-url") or os.environ.get("MOCKPBX_URL")
+    url = _server_url(request.config)
     token = os.environ.get("MOCKPBX_CONTROL_TOKEN")
     server = MockPBX(url, control_token=token) if url else MockPBX(**mockpbx_settings)
+    if url:  # one clear line for every test that needs it, not urllib's traceback
+        try:
+            status = server.request("GET", "/healthz").status
+        except (OSError, ValueError) as error:
+            pytest.fail(f"mockpbx: cannot reach the server at {url} (--mockpbx-url or MOCKPBX_URL): {error}",
+                        pytrace=False)
+        if status != 200:
+            pytest.fail(f"mockpbx: {url} (--mockpbx-url or MOCKPBX_URL) is not a mockpbx: GET /healthz "
+                        f"answered {status}", pytrace=False)
     with server:
         yield server
         if request.config.stash.get(_USED, False):  # read it while the server still runs
@@ -111,7 +142,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     path = config.getoption("--mockpbx-coverage-report")
     if path is not None:
-        write_report(report, path)
+        try:
+            write_report(report, path)
+        except OSError as error:  # said in the summary; the session fails, it asked for the file
+            config.stash[_REPORT_ERROR] = f"{path}: {error.strerror or error}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
     if fail_under_line(report, config.getoption("--mockpbx-coverage-fail-under")) and \
             session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -130,7 +166,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for line in summary_lines(report):
         terminalreporter.write_line(line)
     path = config.getoption("--mockpbx-coverage-report")
-    if path is not None:
+    failed = config.stash.get(_REPORT_ERROR, None)
+    if failed is not None:
+        terminalreporter.write_line(f"mockpbx API coverage report NOT written: {failed}", red=True, bold=True)
+    elif path is not None:
         terminalreporter.write_line(f"mockpbx API coverage report written to {path}")
     failure = fail_under_line(report, config.getoption("--mockpbx-coverage-fail-under"))
     if failure is not None:

@@ -111,6 +111,40 @@ def test_a_bad_fail_under_value_is_a_usage_error(pytester: pytest.Pytester) -> N
     result.stderr.fnmatch_lines(["*a percentage from 0 to 100, not 120*"])
 
 
+@pytest.mark.parametrize("url", ["not a url", "ftp://x", "http://127.0.0.1:8080/?x=1"])
+def test_a_server_url_that_cannot_work_is_a_usage_error(pytester: pytest.Pytester, url: str) -> None:
+    """Before: an error with urllib's traceback in every test that used the fixture."""
+    pytester.makepyfile(test_one="def test_one(mockpbx):\n    assert mockpbx.token()\n")
+    result = pytester.runpytest("--mockpbx-url", url, "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--mockpbx-url (or MOCKPBX_URL) must be the http:// or https:// URL*{url!r}*"])
+
+
+def test_a_server_that_cannot_be_reached_fails_each_test_with_one_line(pytester: pytest.Pytester) -> None:
+    import socket
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    pytester.makepyfile(test_one="def test_one(mockpbx):\n    assert mockpbx.token()\n")
+    result = pytester.runpytest("--mockpbx-url", url, "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*mockpbx: cannot reach the server at {url} (--mockpbx-url or MOCKPBX_URL)*"])
+    assert "urllib" not in result.stdout.str() and "Traceback" not in result.stdout.str()
+
+
+def test_a_report_that_cannot_be_written_is_said_and_fails_the_session(client_tests: pytest.Pytester) -> None:
+    """Before: a directory, or a path under a file, crashed pytest with a traceback at the end."""
+    (client_tests.path / "reports").mkdir()
+    early = client_tests.runpytest("--mockpbx-coverage-report", "reports", "-p", "no:cacheprovider")
+    assert early.ret == pytest.ExitCode.USAGE_ERROR
+    early.stderr.fnmatch_lines(["*--mockpbx-coverage-report reports is a directory*"])
+    (client_tests.path / "a-file").write_text("x")
+    late = client_tests.runpytest("--mockpbx-coverage-report", "a-file/c.json", "-p", "no:cacheprovider")
+    late.assert_outcomes(passed=3)
+    assert late.ret == pytest.ExitCode.USAGE_ERROR and "Traceback" not in late.stdout.str() + late.stderr.str()
+    late.stdout.fnmatch_lines(["mockpbx API coverage report NOT written: a-file/c.json: *"])
+
+
 @pytest.fixture
 def elsewhere() -> Iterator[MockPBX]:
     with MockPBX(days=2, calls_per_day=20, clock_start="2026-11-27T12:00:00+07:00", freeze_clock=True) as pbx:
