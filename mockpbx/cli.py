@@ -168,7 +168,9 @@ def healthcheck(url: str | None, timeout: float) -> None:
     try:
         with urllib.request.urlopen(base.rstrip("/") + "/healthz", timeout=timeout) as response:
             healthy = response.status == 200
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, OSError, ValueError) as error:  # ValueError: not a URL urllib can open
+        if isinstance(error, urllib.error.HTTPError):
+            error.close()  # an answer other than 2xx holds its connection
         raise click.ClickException(f"{base}/healthz: {error}") from None
     if not healthy:
         raise click.ClickException(f"{base}/healthz answered {response.status}")
@@ -357,7 +359,11 @@ def coverage(url: str, fail_under: float | None, report: Path | None, control_to
         sys.exit(2)
     click.echo("\n".join(summary_lines(document)))
     if report is not None:
-        write_report(document, report)
+        try:
+            write_report(document, report)
+        except OSError as error:  # like the commands' other outputs: one line, exit 2
+            click.echo(f"mockpbx coverage: cannot write {report}: {error.strerror or error}", err=True)
+            sys.exit(2)
         click.echo(f"report written to {report}")
     failure = fail_under_line(document, fail_under)
     if failure is not None:

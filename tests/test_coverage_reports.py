@@ -192,6 +192,27 @@ def test_the_cli_says_why_it_cannot_read_a_mock(elsewhere: MockPBX) -> None:
     assert f"cannot read {url}/_mock/coverage" in result.output
 
 
+def test_the_cli_says_why_it_cannot_write_the_report(elsewhere: MockPBX, tmp_path: Path) -> None:
+    """Before: a traceback and exit 1 (the exit code of 'below --fail-under')."""
+    (tmp_path / "a-file").write_text("x")
+    report = tmp_path / "a-file" / "c.md"
+    result = CliRunner().invoke(main, ["coverage", "--url", elsewhere.url, "--report", str(report)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), repr(result.exception)
+    assert f"mockpbx coverage: cannot write {report}: " in result.output
+
+
+def test_healthcheck_answers_in_one_line(elsewhere: MockPBX) -> None:
+    """`mockpbx healthcheck` (the container's health check): 0 and `healthy`, else 1 and one line,
+    whatever the URL (before: a URL urllib cannot open gave a traceback)."""
+    healthy = CliRunner().invoke(main, ["healthcheck", "--url", elsewhere.url])
+    assert healthy.exit_code == 0 and healthy.output == "healthy\n"
+    for url, reason in [("not-a-url", "unknown url type"), (elsewhere.url + "/v1/auth", "404")]:
+        result = CliRunner().invoke(main, ["healthcheck", "--url", url])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert result.output.startswith(f"Error: {url}/healthz: ") and reason in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
 def test_the_readme_shows_the_real_summary_of_the_example_tests() -> None:
     import os
     import re
