@@ -89,3 +89,6 @@ def test_control_characters_a_host_sends_reach_neither_the_terminal_nor_the_juni
     assert not any(ch in outcome.out + outcome.err for ch in "\x1b\x00\x07\x9b\r"), outcome.out
     failures = [f.text or "" for f in ElementTree.parse(junit).iter("failure")]
     assert any("\\x1b[2K" in text for text in failures)
+    assert outcome.report is not None  # the JSON report keeps what the host sent exactly
+    bodies = [f["response"]["body"] for c in outcome.report["checks"] for f in c.get("findings", []) if "response" in f]
+    assert "\x1b[2K PASS everything\x00\x07 \ufffd\x9b" in bodies

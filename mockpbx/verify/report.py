@@ -58,7 +58,7 @@ def _content_type(exchange: Exchange) -> str:
 
 def body_snippet(exchange: Exchange, redactor: Redactor, limit: int = _SNIPPET) -> str:
     """The start of the response body on one line (redacted before it is cut short)."""
-    body = printable(redactor.redact(" ".join(exchange.response_body.decode("utf-8", "replace").split())))
+    body = redactor.redact(" ".join(exchange.response_body.decode("utf-8", "replace").split()))
     return body if len(body) <= limit else body[:limit] + f"... ({len(exchange.response_body)} bytes)"
 
 
