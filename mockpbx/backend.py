@@ -133,11 +133,11 @@ class Backend:
         """Validate and add an account (control API); unset ids are generated."""
         def validate() -> Mutation:
             account = account_from_record(_account_defaults(record, self.store.version()))
-            held = len(self.sync().accounts)
-            if held >= MAX_ACCOUNTS:
-                raise ConflictError(f"the mock holds {held} accounts, the most there can be: reset it "
+            accounts = self.sync().accounts
+            if len(accounts) >= MAX_ACCOUNTS:
+                raise ConflictError(f"the mock holds {len(accounts)} accounts, the most there can be: reset it "
                                     "(POST /_mock/reset)")
-            probe = AccountBook(self.sync().accounts)
+            probe = AccountBook(accounts)
             try:
                 probe.add(account)
             except ValueError as error:

@@ -28,9 +28,12 @@ def json_bytes(payload: object) -> bytes:
 
 def utf8_encodable(document: object) -> bool:
     """Whether every string of a decoded JSON document is text that UTF-8 can carry: `"\\ud800"` is
-    valid JSON syntax, but decodes to a lone surrogate, which is no character (RFC 8259 8.2)."""
+    valid JSON syntax, but decodes to a lone surrogate, which is no character (RFC 8259 8.2). A
+    string is checked as it is (`record` asks for two fields of every call it reads)."""
+    if isinstance(document, str) and document.isascii():
+        return True
     try:
-        json.dumps(document, ensure_ascii=False).encode()
+        (document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)).encode()
     except UnicodeEncodeError:
         return False
     return True

@@ -66,7 +66,7 @@ class RSGIFront:
             return
         environ = self._environ(scope)
         environ["mockpbx.started"] = time.perf_counter()
-        path = route_path(scope.path)
+        path = route_path(environ["PATH_INFO"])  # as _environ read it (prefixes are ASCII: any encoding will do)
         tracked = not path.startswith(UNTRACKED_PREFIXES)
         if tracked:  # the journal's epoch as the request begins (see mockpbx.web.hooks)
             environ["mockpbx.journal_epoch"] = self._store.journal_epoch()
