@@ -16,6 +16,12 @@ MAX_DELAY_MS = 60_000
 #: The most fault rules active at once: every tracked request is matched against them in turn, and
 #: a rule's body may be up to the body limit, so rules added without ever being cleared must stop.
 MAX_FAULTS = 1000
+#: Headers that frame the message or the connection: the server sets them, a fault cannot
+#: (a fault's Transfer-Encoding or Content-Length would make the answer unreadable; WSGI
+#: forbids hop-by-hop headers to applications). Compared in lower case.
+FRAMING_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "keep-alive",
+                             "upgrade", "te", "trailer", "proxy-connection"})
+_METHODS = ("*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
 
 def check_room(active: int) -> None:
@@ -23,12 +29,6 @@ def check_room(active: int) -> None:
     if active >= MAX_FAULTS:
         raise ConflictError(f"{active} fault rules are active, the most there can be: clear some "
                             "(DELETE /_mock/faults, or /_mock/faults/<id>) or give rules `times`")
-#: Headers that frame the message or the connection: the server sets them, a fault cannot
-#: (a fault's Transfer-Encoding or Content-Length would make the answer unreadable; WSGI
-#: forbids hop-by-hop headers to applications). Compared in lower case.
-FRAMING_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "keep-alive",
-                             "upgrade", "te", "trailer", "proxy-connection"})
-_METHODS = ("*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
 
 @dataclass(frozen=True)
