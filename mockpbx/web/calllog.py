@@ -71,7 +71,8 @@ class CallLogEndpoint:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
-        if (path not in _PATHS and route_path(str(path)) not in _PATHS) or environ.get("REQUEST_METHOD") not in _METHODS \
+        if (path not in _PATHS and route_path(str(path)) not in _PATHS) \
+                or environ.get("REQUEST_METHOD") not in _METHODS \
                 or environ.get(BODY_ERROR):  # a body BodyReader refused: Flask's hooks answer it (408/413)
             return self._app(environ, start_response)
         store = self._backend.store
