@@ -137,11 +137,13 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     # HTTP/1.1 only: the vendor's API is plain http:// HTTP/1.1, as are --dev and MockPBX; granian
     # would otherwise speak HTTP/2 to a client that opens with its preface (h2c), which the real
     # host would refuse, and a drop fault would cut every stream of that connection. (Measured
-    # against granian's default: 1.02x, no cost.)
+    # against granian's default: 1.02x, no cost.) No WebSockets either: the API has none, and
+    # granian would answer an `Upgrade: websocket` request itself (403, no body, not journaled);
+    # without them the request is the plain HTTP request it also is, as under --dev.
     server = Granian("mockpbx.serving:load_app", address=settings.host, port=settings.port,
                      interface=Interfaces.RSGI, http=HTTPModes.http1, workers=settings.workers, loop=_event_loop(),
                      http1_settings=HTTP1Settings(header_read_timeout=header_timeout),
-                     workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
+                     websockets=False, workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
     # The banner is the readiness signal: print it once a worker accepts connections. The
     # thread runs while granian forks its workers: what it would import is imported first,
     # so that no import lock is held at a fork (a forked worker would wait for it forever).

@@ -316,10 +316,12 @@ def test_http_layer_errors_under_granian_are_as_documented(server: Server) -> No
         _others_are_served(server)
 
 
-def _raw(server: Server, request_line: str, headers: str = "", body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+def _raw(server: Server, request_line: str, headers: str = "", body: bytes = b"",
+         connection: str = "close") -> tuple[int, dict[str, str], bytes]:
     """One request sent byte for byte (no client library normalises its path); status, headers, body."""
     with server.connect() as sock:
-        sock.sendall(f"{request_line} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n".encode() + body)
+        sock.sendall(f"{request_line} HTTP/1.1\r\nHost: x\r\n{headers}Connection: {connection}\r\n\r\n".encode()
+                     + body)
         head, _, body = _answer(sock).partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
@@ -359,6 +361,32 @@ def test_extra_slashes_are_served_as_the_router_reads_them_never_500_or_html(ser
         sent = "/" if kind == "dev" else "//"
         assert ("GET", sent + "v1/call/log", 503) in journal and ("POST", sent + "v1/auth", 200) in journal
         assert not any("_mock" in path for _, path, _ in journal)
+        _others_are_served(running)
+
+
+@pytest.mark.parametrize("kind", ["serve", "dev"])
+def test_an_upgrade_to_websocket_is_ignored_and_the_request_answered_as_http(server: Server, kind: str) -> None:
+    """The API has no WebSocket: a request asking to upgrade is answered as the plain request it
+    also is (RFC 9110 7.8: a server may ignore Upgrade), journaled like any other. (Before: granian
+    answered 403 with no body and nothing journaled; werkzeug's router a 400 that named no cause.)"""
+    upgrade = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    with (serve("--dev") if kind == "dev" else contextlib.nullcontext(server)) as running:
+        running.delete("/_mock/requests")
+        auth = f"Authorization: Bearer {running.token()}\r\n"
+        query = "?start_date=2026-11-01+00%3A00%3A00&end_date=2026-11-30+00%3A00%3A00&limit=3"
+        plain = _raw(running, "GET /v1/call/log" + query, auth)
+        assert _raw(running, "GET /v1/call/log" + query, auth + upgrade, connection="Upgrade, close")[::2] \
+            == (200, plain[2])
+        status, headers, body = _raw(running, "POST /v1/auth", upgrade + "Content-Type: application/json\r\n"
+                                     f"Content-Length: {len(LOGIN)}\r\n", LOGIN, connection="Upgrade, close")
+        assert status == 200 and json.loads(body)["data"]["api_key"], body
+        status, headers, body = _raw(running, "GET /healthz", upgrade, connection="Upgrade, close")
+        assert status == 200 and headers["content-type"] == "application/json", body
+        status, headers, body = _raw(running, "GET /nowhere", upgrade, connection="Upgrade, close")
+        assert status == 404 and json.loads(body) == {"error": "not found: /nowhere"}
+        journal = [(e["method"], e["path"], e["status"]) for e in running.get("/_mock/requests").json()["data"]]
+        assert journal.count(("GET", "/v1/call/log", 200)) == 2 and ("POST", "/v1/auth", 200) in journal
+        assert ("GET", "/healthz", 200) in journal and ("GET", "/nowhere", 404) in journal
         _others_are_served(running)
 
 

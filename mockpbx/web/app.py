@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Request
+from werkzeug.routing import MapAdapter
 
 from mockpbx.backend import Backend, build_backend
 from mockpbx.clock import ControllableClock
@@ -18,6 +19,20 @@ from mockpbx.web.meta import meta
 from mockpbx.web.pages import dashboard, docs
 
 
+class _PlainHTTPApp(Flask):
+    """Flask, routing a request that asks to upgrade to a WebSocket as the plain HTTP request it
+    also is. The vendor's API has no WebSocket, and a server that does not switch protocols
+    ignores `Upgrade` (RFC 9110 7.8); werkzeug's router would instead match it against
+    WebSocket routes only and answer 400 with a message that says nothing of why."""
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        adapter = super().create_url_adapter(request)
+        if adapter is not None and adapter.websocket:
+            adapter.websocket = False
+            adapter.url_scheme = "https" if adapter.url_scheme == "wss" else "http"
+        return adapter
+
+
 def create_app(settings: Settings | None = None, *, clock: ControllableClock | None = None,
                backend: Backend | None = None) -> Flask:
     """A Flask app serving the mock PBX.
@@ -29,7 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
         200
     """
     backend = backend or build_backend(settings or Settings.load(), clock)
-    app = Flask("mockpbx")
+    app = _PlainHTTPApp("mockpbx")
     app.config.update(MAX_CONTENT_LENGTH=backend.settings.max_body_bytes, PROVIDE_AUTOMATIC_OPTIONS=False)
     app.url_map.strict_slashes = False
     # `/v1//auth` is a path the contract does not declare: 404 JSON, not werkzeug's HTML 308 to

@@ -62,7 +62,7 @@ class RSGIFront:
         flush_batches()
 
     async def __call__(self, scope: Any, protocol: Any) -> None:
-        if scope.proto != "http":  # websockets: not part of this API
+        if scope.proto != "http":  # granian runs without WebSockets (mockpbx.serving): never met
             return
         environ = self._environ(scope)
         environ["mockpbx.started"] = time.perf_counter()
