@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -71,11 +72,21 @@ def banner(settings: Settings, backend: Backend, port: int | None = None) -> str
     return "\n".join(lines)
 
 
+def on_hangup(stop: Callable[..., Any]) -> Any:
+    """What SIGHUP should do: `stop`, as SIGTERM does, unless the process started with SIGHUP
+    ignored (`nohup`), which it then keeps ignoring. Nothing in a running mock is reloadable
+    (granian's meaning of SIGHUP): every setting is read once, at start-up."""
+    return signal.SIG_IGN if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN else stop
+
+
 def run(settings: Settings, backend: Backend, out: TextIO = sys.stdout) -> None:
-    """Serve until interrupted or SIGTERM, then finish the requests in flight and return."""
+    """Serve until interrupted, SIGTERM or SIGHUP, then finish the requests in flight and return."""
     server = bind(settings, backend, quiet=True)  # the access log has the requests
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
+        def stop(signum: int, frame: Any) -> None:
+            threading.Thread(target=server.shutdown).start()
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, on_hangup(stop))
     print(banner(settings, backend, server.server_port), file=out, flush=True)
     try:
         server.serve_forever()

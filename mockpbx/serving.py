@@ -122,11 +122,13 @@ def prepare(settings: Settings) -> tuple[Backend, Path | None]:
 
 
 def run_production(settings: Settings, backend: Backend, banner_text: str, out: TextIO = sys.stdout) -> None:
-    """Serve with granian until SIGTERM or Ctrl-C; in-flight requests get up to 10 s to finish."""
+    """Serve with granian until SIGTERM, SIGHUP or Ctrl-C; in-flight requests get up to 10 s to finish."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
+
+    from mockpbx.server import on_hangup
 
     global _PRELOADED
     _PRELOADED = backend
@@ -144,6 +146,11 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
                      interface=Interfaces.RSGI, http=HTTPModes.http1, workers=settings.workers, loop=_event_loop(),
                      http1_settings=HTTP1Settings(header_read_timeout=header_timeout),
                      websockets=False, workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
+    # SIGHUP is granian's "reload": fresh workers forked from the state at start-up, which would
+    # drop every fault, account, call and clock change made since (with one worker, answered for
+    # a while by the old worker and the new one alike). Here it stops the server as SIGTERM does,
+    # or stays ignored under nohup (mockpbx.server.on_hangup), as under --dev.
+    server.signal_handler_reload = on_hangup(server.signal_handler_interrupt)  # type: ignore[method-assign]
     # The banner is the readiness signal: print it once a worker accepts connections. The
     # thread runs while granian forks its workers: what it would import is imported first,
     # so that no import lock is held at a fork (a forked worker would wait for it forever).

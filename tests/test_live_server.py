@@ -1,4 +1,4 @@
-"""`mockpbx serve` as a real process on loopback: the API reference's curl commands, and SIGTERM."""
+"""`mockpbx serve` as a real process on loopback: the API reference's curl commands, SIGTERM and SIGHUP."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import shlex
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +27,12 @@ class Served:
         self.process, self.url, self.banner = process, url, banner
 
 
-def start(*args: str) -> Served:
+def start(*args: str, hangup_ignored: bool = False) -> Served:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")}
+    ignore = (lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if hangup_ignored else None  # as nohup does
     process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--port", "0", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                               preexec_fn=ignore)
     assert process.stdout is not None
     banner = process.stdout.readline()  # blocks until the socket is bound and the data loaded
     match = re.search(r"http://127\.0\.0\.1:\d+", banner)
@@ -95,3 +99,54 @@ def test_sigterm_stops_the_server_gracefully() -> None:
     server.process.send_signal(signal.SIGTERM)
     out, _ = server.process.communicate(timeout=10)
     assert server.process.returncode == 0 and "mockpbx stopped" in out
+
+
+def _signals(pid: int) -> tuple[bool, bool]:
+    """Whether the process ignores SIGHUP, and whether it catches it (from /proc)."""
+    fields = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+    bit = 1 << (signal.SIGHUP - 1)
+    return bool(int(fields["SigIgn"], 16) & bit), bool(int(fields["SigCgt"], 16) & bit)
+
+
+def _fault_on_health(url: str) -> None:
+    rule = json.dumps({"path": "/healthz", "kind": "error", "status": 503}).encode()
+    request = urllib.request.Request(url + "/_mock/faults", rule, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 201
+
+
+def _health(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return int(error.code)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads signal masks from /proc")
+@pytest.mark.parametrize("mode", ["serve", "dev"])
+def test_sighup_stops_the_server_as_sigterm_does_and_stays_ignored_under_nohup(mode: str) -> None:
+    """Nothing in a running mock is reloadable. (Before: under serve, granian took SIGHUP as a
+    reload and forked fresh workers from the start-up state, dropping every fault, account and
+    clock change, even under nohup; under --dev it killed the process with no graceful stop.)"""
+    args = ("--days", "1", "--calls-per-day", "10") + (("--dev",) if mode == "dev" else ())
+    server = start(*args)
+    _fault_on_health(server.url)
+    server.process.send_signal(signal.SIGHUP)
+    try:
+        out, _ = server.process.communicate(timeout=20)
+    finally:
+        server.process.kill()  # nothing to do once it has stopped
+    assert server.process.returncode == 0 and "mockpbx stopped" in out
+
+    kept = start(*args, hangup_ignored=True)
+    try:
+        assert _signals(kept.process.pid) == (True, False)  # still ignored: no handler was put in its place
+        _fault_on_health(kept.url)
+        kept.process.send_signal(signal.SIGHUP)
+        assert [_health(kept.url) for _ in range(10)] == [503] * 10  # the same server, its fault still set
+    finally:
+        kept.process.send_signal(signal.SIGTERM)
+        out, _ = kept.process.communicate(timeout=20)
+    assert kept.process.returncode == 0 and "mockpbx stopped" in out
