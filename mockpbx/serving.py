@@ -8,11 +8,13 @@ inherited by the forked workers. With several workers the control state lives in
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import ipaddress
 import gc
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -26,6 +28,8 @@ from mockpbx.control.shared import SharedStore
 from mockpbx.settings import Settings
 
 _PRELOADED: Backend | None = None
+_SERVER_PID = 0  # the process that forks the workers (set as it starts serving)
+_PR_SET_PDEATHSIG = 1  # Linux's prctl(2)
 
 
 def load_app(target: str = "") -> Any:
@@ -35,9 +39,26 @@ def load_app(target: str = "") -> Any:
     from mockpbx.web.rsgi import RSGIFront
     if _PRELOADED is None:  # a worker that was spawned, not forked: nothing to inherit
         raise RuntimeError("mockpbx workers must be forked from `mockpbx serve`")
+    stop_with_server(_SERVER_PID)
     front = RSGIFront(create_app(backend=_PRELOADED).wsgi_app, _PRELOADED)  # Flask's __call__ only calls it
     gc.freeze()  # what was built before serving lives on: spare it the cyclic collector's scans
     return front
+
+
+def stop_with_server(server_pid: int) -> None:
+    """Have this worker stopped (SIGTERM: gracefully) when the server process ends, however it
+    ends. A server killed outright (SIGKILL: `timeout -s KILL`, a test harness's `kill()`, the OOM
+    killer) cannot stop its workers, and granian's would serve on as orphans: holding the port,
+    so that the next `mockpbx serve` on it fails, and answering from state nobody can reset.
+    Linux only (prctl's parent-death signal); elsewhere nothing changes."""
+    if os.getpid() == server_pid:  # not a worker (granian loads the app in its workers only)
+        return
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    if prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0 and os.getppid() != server_pid:
+        os.kill(os.getpid(), signal.SIGTERM)  # the server ended before the request took hold
 
 
 class StartupError(Exception):
@@ -130,8 +151,8 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
 
     from mockpbx.server import on_hangup
 
-    global _PRELOADED
-    _PRELOADED = backend
+    global _PRELOADED, _SERVER_PID
+    _PRELOADED, _SERVER_PID = backend, os.getpid()
     # Each worker serves its requests on its event loop (RSGI; see mockpbx.web.rsgi for why):
     # bodies and delay faults are waited for there, many at once. Headers that do not arrive in
     # time are cut off by granian itself, on the same deadline as bodies.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import requests
 
 CALLS = "/v1/call/log"
@@ -142,3 +144,43 @@ def test_a_drop_fault_cuts_the_connection_under_granian() -> None:
             dropped = True
         assert dropped
         assert server.get("/healthz").status_code == 200
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except (OSError, ValueError):
+            continue  # not a process, or one that ended meanwhile
+        if entry.isdigit() and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(os, "pidfd_open"),
+                    reason="Linux: the parent-death signal, and pidfds to wait on other processes")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_workers_stop_when_the_server_is_killed_outright(workers: str) -> None:
+    """A SIGKILLed server cannot stop its workers; each stops itself. (Before: they served on as
+    orphans, holding the port, with state nothing could reset.)"""
+    with serve("--workers", workers) as server:
+        children = _children(server.process.pid)
+        assert len(children) == int(workers) and server.get("/healthz").status_code == 200
+        exits = [os.pidfd_open(pid) for pid in children]
+        try:
+            server.process.kill()
+            server.process.wait(timeout=10)
+            for fd in exits:  # readable once that worker has ended
+                assert select.select([fd], [], [], 30)[0] == [fd], "a worker outlived its server"
+        finally:
+            for fd in exits:
+                try:  # a worker left over would hold the server's pipes (and the port): end it
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass  # it ended, as it should
+                os.close(fd)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((server.host, server.port), timeout=10).close()
