@@ -3,7 +3,10 @@ operations, Retry-After honoured, an early stop after a burst of 5xx or timeouts
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -142,3 +145,50 @@ def test_a_long_retry_after_stops_the_run(mock: WSGIApp, tmp_path: Path) -> None
     assert outcome.code == 2
     assert "asked to wait 3600 s" in outcome.err
     assert len(recording.requests) == 3
+
+
+def _cut_off(outcome: Any, reason: str) -> bool:
+    """Whether verify ran to its report, failing the host for answers it cut off for `reason`."""
+    return outcome.code == 1 and outcome.report is not None and reason in json.dumps(outcome.report)
+
+
+def test_an_endless_answer_is_cut_off_not_read_into_memory(mock: WSGIApp, tmp_path: Path) -> None:
+    """(Before: verify read a host's endless body whole: 20 GB of memory within a minute.)"""
+    sent: list[int] = []
+    def endless() -> Any:
+        chunk = b'{"a": 1},' * 7000  # about 64 KiB
+        for _ in range(2048):  # 128 MiB at most, should verify never stop reading
+            sent.append(len(chunk))
+            yield chunk
+    answer = lambda: Response(endless(), 200, content_type="application/json")  # noqa: E731
+    with serve(_call_log_answers(mock, answer)) as url:
+        outcome = run_verify(url, tmp_path, max_requests=30)
+    assert _cut_off(outcome, "HTTP 200 with an answer over 16 MiB: not read further"), outcome.out
+    answers = outcome.report["requests"]["sent"] - 2  # after the login and the token
+    assert len(sent) < 2048 * answers / 4  # each cut off after a sixth or so of what it would send
+
+
+def test_a_compression_bomb_is_decoded_only_up_to_the_bound(mock: WSGIApp, tmp_path: Path) -> None:
+    bomb = gzip.compress(b"{" + b" " * (48 << 20), 9)  # 48 MiB once decoded, 47 KiB sent
+    answer = lambda: Response(bomb, 200, {"Content-Encoding": "gzip"}, content_type="application/json")  # noqa: E731
+    with serve(_call_log_answers(mock, answer)) as url:
+        outcome = run_verify(url, tmp_path, max_requests=30)
+    assert _cut_off(outcome, "HTTP 200 with an answer over 16 MiB: not read further"), outcome.out
+
+
+def test_an_answer_still_trickling_in_at_the_timeout_is_cut_off(mock: WSGIApp, tmp_path: Path) -> None:
+    """urllib3's timeout bounds each read, not the answer: a byte at a time would go on for hours."""
+    stop = threading.Event()
+    def trickle() -> Any:
+        yield b"{"
+        for _ in range(600):  # a minute at most, should verify wait on
+            if stop.wait(0.1):
+                return
+            yield b" "
+    answer = lambda: Response(trickle(), 200, content_type="application/json")  # noqa: E731
+    try:
+        with serve(_call_log_answers(mock, answer)) as url:
+            outcome = run_verify(url, tmp_path, max_requests=12, timeout=0.5)
+    finally:
+        stop.set()
+    assert _cut_off(outcome, "HTTP 200 with an answer still coming after 0.5 s (timeout)"), outcome.out

@@ -23,6 +23,10 @@ MAX_RETRY_AFTER = 30.0
 RATE_LIMIT_RETRIES = 3
 #: How much of a response body the exchange log keeps.
 LOGGED_BODY = 64 * 1024
+#: The most of one answer read, decoded: a page of 1,000 calls is about 0.2 MiB. A host that sends
+#: more (an endless stream, a download, a compression bomb) is cut off there, not read into memory.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+_CHUNK = 64 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                          "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
 
@@ -33,6 +37,15 @@ class BudgetExhausted(Exception):
 
 class ClientStopped(Exception):
     """The client stopped sending (a burst of 5xx or timeouts, or a Retry-After too long)."""
+
+
+def _answer_headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
+    """An answer's headers as the exchange log keeps them (the body is kept decoded, unframed)."""
+    return {k: v for k, v in response.headers.items() if k.lower() not in ("content-encoding", "transfer-encoding")}
+
+
+class _Unread(Exception):
+    """An answer the client stopped reading: too large, or still coming at the deadline."""
 
 
 @dataclass
@@ -173,18 +186,44 @@ class BudgetedClient:
         try:
             response = self._pool.request(exchange.method, exchange.url, body=exchange.request_body or None,
                                           headers=exchange.request_headers, redirect=False,
-                                          preload_content=True, decode_content=True)
+                                          preload_content=False, decode_content=True)
+            try:
+                body = self._body(response)
+            except BaseException:
+                response.close()  # never drained: the rest may not end
+                raise
+            finally:
+                response.release_conn()
         except urllib3.exceptions.NewConnectionError as error:  # a subclass of the timeout errors
             exchange.error = f"network error: {_reason(error)}"
         except urllib3.exceptions.TimeoutError:
             exchange.error = f"no answer within {self._timeout:g} s (timeout)"
         except urllib3.exceptions.HTTPError as error:
             exchange.error = f"network error: {_reason(error)}"
+        except _Unread as why:
+            exchange.status, exchange.error = response.status, str(why)
+            exchange.response_headers = _answer_headers(response)
         else:
             exchange.status = response.status
-            exchange.response_headers = {k: v for k, v in response.headers.items()
-                                         if k.lower() not in ("content-encoding", "transfer-encoding")}
-            exchange.response_body = response.data or b""
+            exchange.response_headers = _answer_headers(response)
+            exchange.response_body = body
+
+    def _body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        """The whole answer body, decoded; `_Unread` past MAX_ANSWER_BYTES or the timeout (which
+        urllib3 applies to each read, so a body that trickles in would otherwise never end)."""
+        deadline = time.monotonic() + self._timeout
+        parts: list[bytes] = []
+        size = 0
+        while chunk := response.read1(_CHUNK):  # one read of the socket at most, decoded in bounds
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise _Unread(f"HTTP {response.status} with an answer over {MAX_ANSWER_BYTES >> 20} MiB: "
+                              "not read further")
+            if time.monotonic() > deadline:
+                raise _Unread(f"HTTP {response.status} with an answer still coming after {self._timeout:g} s "
+                              "(timeout)")
+            parts.append(chunk)
+        return b"".join(parts)
 
     def _after(self, exchange: Exchange) -> None:
         self._learn_secrets(exchange)
@@ -194,7 +233,7 @@ class BudgetedClient:
             self._by_id[logged.id] = logged
             failed = exchange.error is not None or (exchange.status or 0) >= 500
             self._burst = self._burst + 1 if failed else 0
-            self._silent = self._silent + 1 if exchange.error is not None else 0
+            self._silent = self._silent + 1 if exchange.status is None else 0  # no answer at all
             if self._burst >= BURST and self.stop_reason is None:
                 self.unreachable = self._silent >= BURST
                 last = exchange.error or f"HTTP {exchange.status}"
