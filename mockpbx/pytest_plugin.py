@@ -9,6 +9,10 @@
 When a test used `mockpbx`, the session ends with the API coverage of the tests: which of
 the API's documented outcomes the client met (`--mockpbx-coverage-report`,
 `--mockpbx-coverage-fail-under`).
+
+Under pytest-xdist each worker starts its own server (a shared `--mockpbx-url` server would be
+reset by one worker under another's test: the `mockpbx` fixture refuses it), and hands its
+coverage to the controller, which adds them up, reports and applies `--mockpbx-coverage-fail-under`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ _USED = pytest.StashKey[bool]()
 _COVERAGE = pytest.StashKey[dict[str, Any]]()
 _COVERAGE_ERROR = pytest.StashKey[str]()
 _REPORT_ERROR = pytest.StashKey[str]()
+_WORKER_COVERAGE = pytest.StashKey[list[dict[str, Any]]]()
+#: What a pytest-xdist worker hands the controller (`workeroutput`).
+_OUTPUT, _OUTPUT_ERROR = "mockpbx_coverage", "mockpbx_coverage_error"
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    """Whether this is a pytest-xdist worker (the controller runs no tests)."""
+    return hasattr(config, "workerinput")
 
 
 def _percentage(text: str) -> float:
@@ -112,6 +124,10 @@ def mockpbx(request: pytest.FixtureRequest, mockpbx_server: MockPBX) -> MockPBX:
 
     API coverage adds up over the session: the first test clears it, later resets keep it.
     """
+    if _is_worker(request.config) and _server_url(request.config):
+        pytest.fail("mockpbx: --mockpbx-url (or MOCKPBX_URL) with pytest-xdist: the workers would share one "
+                    "server and reset it under each other's tests; leave the URL out so that each worker "
+                    "starts its own, or run without -n", pytrace=False)
     first = not request.config.stash.get(_USED, False)
     mockpbx_server.reset(coverage=first)
     request.config.stash[_USED] = True
@@ -135,9 +151,20 @@ def mockpbx_client(mockpbx_app: Any) -> Any:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the coverage report and fail a passing session that is under the required coverage."""
-    from mockpbx.coverage.report import fail_under_line, write_report
+    from mockpbx.coverage.report import combined, fail_under_line, write_report
     config = session.config
     report = config.stash.get(_COVERAGE, None)
+    if _is_worker(config):  # the controller reports (pytest_testnodedown): hand this worker's over
+        output = config.workeroutput  # type: ignore[attr-defined]
+        if report is not None:
+            output[_OUTPUT] = report
+        if _COVERAGE_ERROR in config.stash:
+            output[_OUTPUT_ERROR] = config.stash[_COVERAGE_ERROR]
+        return
+    if _WORKER_COVERAGE in config.stash:
+        handed: list[dict[str, Any]] = config.stash[_WORKER_COVERAGE]
+        report = combined(handed)
+        config.stash[_COVERAGE] = report  # for the terminal summary
     if report is None:
         return
     path = config.getoption("--mockpbx-coverage-report")
@@ -151,6 +178,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if fail_under_line(report, config.getoption("--mockpbx-coverage-fail-under")) and \
             session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, on the controller, as a worker ends: keep the coverage it handed over."""
+    output = getattr(node, "workeroutput", None) or {}
+    config = node.config
+    if _OUTPUT in output:
+        config.stash.setdefault(_WORKER_COVERAGE, []).append(output[_OUTPUT])
+    if _OUTPUT_ERROR in output:
+        config.stash[_COVERAGE_ERROR] = output[_OUTPUT_ERROR]
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

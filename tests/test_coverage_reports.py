@@ -90,6 +90,32 @@ def test_a_session_under_the_required_coverage_fails_with_a_clear_line(client_te
     assert passing.ret == 0 and "FAIL Required" not in passing.stdout.str()
 
 
+def test_under_xdist_the_workers_coverage_adds_up_to_the_serial_sessions(client_tests: pytest.Pytester) -> None:
+    """Each xdist worker has its own server; the controller adds their coverage up, prints it once,
+    writes it and applies the fail-under rule. (Before: each worker wrote the report over the
+    others', nothing was printed, and --mockpbx-coverage-fail-under was ignored: exit 0.)"""
+    serial = client_tests.runpytest("--mockpbx-coverage-report", "serial.json", "-p", "no:cacheprovider")
+    assert serial.ret == 0
+    parallel = client_tests.runpytest_subprocess("-n", "2", "-p", "xdist", "-p", "no:cacheprovider",
+                                                 "--mockpbx-coverage-report", "parallel.json",
+                                                 "--mockpbx-coverage-fail-under", "90")
+    parallel.assert_outcomes(passed=3)
+    assert parallel.ret == pytest.ExitCode.TESTS_FAILED, parallel.stdout.str()
+    parallel.stdout.fnmatch_lines(["FAIL Required mockpbx API coverage of 90% not reached*"])
+    assert headline(parallel) == headline(serial)
+    reports = [json.loads((client_tests.path / name).read_text()) for name in ("serial.json", "parallel.json")]
+    assert reports[0] == reports[1] and reports[0]["exercised"] >= 3
+    assert client_tests.runpytest_subprocess("-n", "2", "-p", "xdist", "-p", "no:cacheprovider",
+                                             "--mockpbx-coverage-fail-under", "5").ret == 0
+
+
+def test_under_xdist_a_shared_server_is_refused_with_one_line(client_tests: pytest.Pytester, elsewhere: MockPBX) -> None:
+    result = client_tests.runpytest_subprocess("-n", "2", "-p", "xdist", "-p", "no:cacheprovider",
+                                               "--mockpbx-url", elsewhere.url)
+    result.assert_outcomes(errors=3)  # each test that asks for `mockpbx`, in its set-up
+    assert result.stdout.str().count("the workers would share one server and reset it under each other's tests") >= 3
+
+
 def test_a_failing_test_keeps_its_own_exit_status(client_tests: pytest.Pytester) -> None:
     client_tests.makepyfile(test_broken="def test_broken(mockpbx):\n    assert mockpbx.token() == 'x'\n")
     result = client_tests.runpytest("--mockpbx-coverage-fail-under", "90", "-p", "no:cacheprovider")

@@ -7,11 +7,27 @@ process and one running elsewhere alike.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 Report = Mapping[str, Any]
+
+
+def combined(reports: Iterable[Report]) -> dict[str, Any]:
+    """Reports of separate servers (pytest-xdist: one per worker) as one: each outcome's counts
+    added up, in the order the outcomes first appear."""
+    counts: dict[tuple[Any, ...], int] = {}
+    firsts: list[Mapping[str, Any]] = []
+    for report in reports:
+        for outcome in report["outcomes"]:
+            key = (outcome["operation"], outcome["status"], outcome["kind"])
+            if key not in counts:
+                counts[key] = 0
+                firsts.append(outcome)
+            counts[key] += int(outcome["count"])
+    outcomes = [{**o, "count": counts[(o["operation"], o["status"], o["kind"])]} for o in firsts]
+    return {"outcomes": outcomes, "exercised": sum(1 for o in outcomes if o["count"]), "total": len(outcomes)}
 
 
 def percent(report: Report) -> float:
