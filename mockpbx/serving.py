@@ -8,11 +8,11 @@ inherited by the forked workers. With several workers the control state lives in
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import ipaddress
 import gc
 import os
+import select
 import shutil
 import signal
 import socket
@@ -29,7 +29,8 @@ from mockpbx.settings import Settings
 
 _PRELOADED: Backend | None = None
 _SERVER_PID = 0  # the process that forks the workers (set as it starts serving)
-_PR_SET_PDEATHSIG = 1  # Linux's prctl(2)
+#: How long a worker may take to stop once told to, before it is killed (granian's kill timeout).
+WORKER_STOP_SECONDS = 10
 
 
 def load_app(target: str = "") -> Any:
@@ -46,19 +47,34 @@ def load_app(target: str = "") -> Any:
 
 
 def stop_with_server(server_pid: int) -> None:
-    """Have this worker stopped (SIGTERM: gracefully) when the server process ends, however it
-    ends. A server killed outright (SIGKILL: `timeout -s KILL`, a test harness's `kill()`, the OOM
-    killer) cannot stop its workers, and granian's would serve on as orphans: holding the port,
-    so that the next `mockpbx serve` on it fails, and answering from state nobody can reset.
-    Linux only (prctl's parent-death signal); elsewhere nothing changes."""
-    if os.getpid() == server_pid:  # not a worker (granian loads the app in its workers only)
+    """Have this worker stop when the server process ends, however it ends. A server killed
+    outright (SIGKILL: `timeout -s KILL`, a test harness's `kill()`, the OOM killer) cannot stop
+    its workers, and granian's would serve on as orphans: holding the port, so that the next
+    `mockpbx serve` on it fails, and answering from state nobody can reset. A thread waits on the
+    server's pidfd (Linux); elsewhere nothing changes."""
+    if os.getpid() == server_pid or not hasattr(os, "pidfd_open"):  # not a worker, or not Linux
         return
+    # Until granian sets the worker's own handler (after this loader returns), SIGTERM would reach
+    # the server's handler, inherited at the fork, which stops nothing here: a worker not serving
+    # yet is simply ended.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+        server = os.pidfd_open(server_pid)
+    except OSError:  # ended already
+        server = -1
+    if server < 0 or os.getppid() != server_pid:  # (while it is our parent, the pid is its own)
+        os.kill(os.getpid(), signal.SIGTERM)
         return
-    if prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0 and os.getppid() != server_pid:
-        os.kill(os.getpid(), signal.SIGTERM)  # the server ended before the request took hold
+    threading.Thread(target=_stop_when_ended, args=(server,), name="mockpbx-server-watch", daemon=True).start()
+
+
+def _stop_when_ended(server: int) -> None:
+    select.select([server], [], [])  # readable once the server process has ended
+    os.kill(os.getpid(), signal.SIGTERM)  # granian's graceful stop of this worker
+    # The server would kill a worker still running after WORKER_STOP_SECONDS; so does this. (A
+    # SIGTERM that lands as granian's worker starts can leave its graceful stop waiting forever.)
+    time.sleep(WORKER_STOP_SECONDS)
+    os._exit(1)
 
 
 class StartupError(Exception):
@@ -131,11 +147,18 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
+#: The shared-state directories' names (in the temporary directory), and the file in each that
+#: names the server that made it: its pid and its start time.
+STATE_PREFIX, STATE_OWNER = "mockpbx-state-", "server"
+
+
 def prepare(settings: Settings) -> tuple[Backend, Path | None]:
     """The backend for `settings.workers` processes, and the shared-state directory to remove afterwards."""
     if settings.workers <= 1:
         return build_backend(settings), None
-    directory = Path(tempfile.mkdtemp(prefix="mockpbx-state-"))
+    sweep_stale_state(Path(tempfile.gettempdir()))
+    directory = Path(tempfile.mkdtemp(prefix=STATE_PREFIX))
+    (directory / STATE_OWNER).write_text(f"{os.getpid()} {_started(os.getpid())}\n")
     start = settings.start_clock().now()
     store = SharedStore.create(directory, start, frozen=settings.freeze_clock, journal_size=settings.journal_size,
                                journal_bytes=settings.journal_bytes)
@@ -166,7 +189,8 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     server = Granian("mockpbx.serving:load_app", address=settings.host, port=settings.port,
                      interface=Interfaces.RSGI, http=HTTPModes.http1, workers=settings.workers, loop=_event_loop(),
                      http1_settings=HTTP1Settings(header_read_timeout=header_timeout),
-                     websockets=False, workers_kill_timeout=10, log_level=LogLevels.warning, log_access=False)
+                     websockets=False, workers_kill_timeout=WORKER_STOP_SECONDS, log_level=LogLevels.warning,
+                     log_access=False)
     # SIGHUP is granian's "reload": fresh workers forked from the state at start-up, which would
     # drop every fault, account, call and clock change made since (with one worker, answered for
     # a while by the old worker and the new one alike). Here it stops the server as SIGTERM does,
@@ -205,6 +229,54 @@ def _announce_when_listening(settings: Settings, banner_text: str, out: TextIO) 
         except OSError:
             time.sleep(0.02)
     print(banner_text, file=out, flush=True)
+
+
+def _started(pid: int) -> str:
+    """When process `pid` started (clock ticks since boot, from /proc), or "" where that is unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _gone(owner: str) -> bool:
+    """Whether the server an owner file names has ended: no such process, or another process (a
+    pid reused) that started at another time. Anything unclear counts as still running."""
+    try:
+        pid_text, _, started = owner.strip().partition(" ")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's, say)
+        return False
+    now = _started(pid)
+    return bool(started and now and now != started)
+
+
+def sweep_stale_state(temporary: Path) -> None:
+    """Remove the shared-state directories of servers that ended without removing theirs (killed
+    outright: SIGKILL, the OOM killer); this user's only, and only those whose server is gone.
+    POSIX only (workers are forked there; on Windows `os.kill(pid, 0)` would end the process)."""
+    if os.name != "posix":
+        return
+    try:
+        candidates = [d for d in temporary.iterdir() if d.name.startswith(STATE_PREFIX)]
+    except OSError:
+        return
+    for directory in candidates:
+        try:
+            if directory.is_symlink() or directory.stat().st_uid != os.getuid():
+                continue
+            owner = (directory / STATE_OWNER).read_text()
+        except OSError:  # not a directory, or made by a server older than the owner file: left alone
+            continue
+        if _gone(owner):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def cleanup(directory: Path | None) -> None:

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,10 +53,10 @@ class Server:
 
 
 @contextmanager
-def serve(*args: str, host: str = "127.0.0.1",
-          data: tuple[str, ...] = ("--days", "10", "--calls-per-day", "100")) -> Iterator[Server]:
+def serve(*args: str, host: str = "127.0.0.1", data: tuple[str, ...] = ("--days", "10", "--calls-per-day", "100"),
+          extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """`mockpbx serve` with `args` on `host` and a free port, stopped with SIGTERM afterwards."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")} | (extra_env or {})
     process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--host", host, "--port", "0", *data, *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None and process.stderr is not None
@@ -184,3 +185,28 @@ def test_workers_stop_when_the_server_is_killed_outright(workers: str) -> None:
                 os.close(fd)
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection((server.host, server.port), timeout=10).close()
+
+
+def test_a_start_removes_the_state_left_by_servers_killed_outright(tmp_path: Any) -> None:
+    """A server killed outright cannot remove its shared-state directory; the next `--workers N`
+    start removes those whose server is gone, and nothing else. (Before: each one stayed.)"""
+    from mockpbx.serving import STATE_OWNER, STATE_PREFIX
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(timeout=30)
+    me = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()[19]
+    owners = {"gone": f"{ended.pid} 1", "running": f"{os.getpid()} {me}",
+              "reused": f"{os.getpid()} {int(me) + 1}", "unreadable": "not a pid"}
+    for name, owner in owners.items():
+        (tmp_path / (STATE_PREFIX + name)).mkdir()
+        (tmp_path / (STATE_PREFIX + name) / STATE_OWNER).write_text(owner)
+    (tmp_path / (STATE_PREFIX + "older")).mkdir()  # no owner file: a server of an older mockpbx
+    (tmp_path / "other").mkdir()
+    with serve("--workers", "2", extra_env={"TMPDIR": str(tmp_path)}) as server:
+        assert server.get("/healthz").status_code == 200
+        left = sorted(p.name.removeprefix(STATE_PREFIX) for p in tmp_path.iterdir())
+        own = [name for name in left if name not in ("running", "unreadable", "older", "other")]
+        assert len(own) == 1, left  # the server's own directory, with its owner
+        owner = (tmp_path / (STATE_PREFIX + own[0]) / STATE_OWNER).read_text().split()
+        assert int(owner[0]) == server.process.pid
+    assert sorted(p.name.removeprefix(STATE_PREFIX) for p in tmp_path.iterdir()) == \
+        ["older", "other", "running", "unreadable"]
