@@ -58,13 +58,14 @@ class MockPBX:
         """Start the server (on 127.0.0.1, a free port) unless a URL was given."""
         if self._given_url is None and self._server is None:
             from mockpbx.backend import build_backend
-            from mockpbx.server import bind
+            from mockpbx.server import STOP_POLL_SECONDS, bind
             from mockpbx.settings import Settings
             token = {"control_token": self._control_token} if self._control_token else {}
             settings = Settings.load({}, **{**LOCAL_SERVER, **self._settings, **token})
             self._server = bind(settings, build_backend(settings), quiet=True)
             self.url = f"http://127.0.0.1:{self._server.server_port}"
-            self._thread = threading.Thread(target=self._server.serve_forever, name="mockpbx", daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(STOP_POLL_SECONDS,),
+                                            name="mockpbx", daemon=True)
             self._thread.start()
         return self
 
