@@ -59,10 +59,10 @@ def stop_with_server(server_pid: int) -> None:
     # yet is simply ended.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        server = os.pidfd_open(server_pid)
+        server: int | None = os.pidfd_open(server_pid)
     except OSError:  # ended already
-        server = -1
-    if server < 0 or os.getppid() != server_pid:  # (while it is our parent, the pid is its own)
+        server = None
+    if server is None or os.getppid() != server_pid:  # (while it is our parent, the pid is its own)
         os.kill(os.getpid(), signal.SIGTERM)
         return
     threading.Thread(target=_stop_when_ended, args=(server,), name="mockpbx-server-watch", daemon=True).start()
