@@ -6,9 +6,10 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +193,84 @@ def test_an_answer_still_trickling_in_at_the_timeout_is_cut_off(mock: WSGIApp, t
     finally:
         stop.set()
     assert _cut_off(outcome, "HTTP 200 with an answer still coming after 0.5 s (timeout)"), outcome.out
+
+
+class _HeaderTrickler:
+    """A raw-socket host that answers every request with a status line and then one header byte
+    every 50 ms: urllib3's timeout, which bounds each read, never fires. Each connection trickles
+    for a minute at most, should the client wait on; the bytes it sent are counted."""
+
+    LIMIT = 1200
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.trickled: list[int] = []
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self) -> None:
+        self.listener.settimeout(0.05)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            thread = threading.Thread(target=self._trickle, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)  # the request (small, in one piece on loopback)
+            sent = 0
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(self.LIMIT):
+                    if self.stop.wait(0.05):
+                        break
+                    conn.sendall(b"a")
+                    sent += 1
+            except OSError:  # the client cut the connection
+                pass
+            self.trickled.append(sent)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        self.listener.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[_HeaderTrickler]:
+    host = _HeaderTrickler()
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+def test_headers_trickling_in_past_the_timeout_are_cut_off(trickler: _HeaderTrickler) -> None:
+    """(Before: verify, record and drift waited on such a host for as long as it trickled.)"""
+    from mockpbx.redaction import Redactor
+    from mockpbx.verify.client import BudgetedClient
+    client = BudgetedClient(trickler.url, budget=2, rate=100, timeout=0.5, redactor=Redactor())
+    try:
+        exchange = client.send("GET", "/v1/call/log", origin="test")
+    finally:
+        client.close()
+    assert exchange.status is None
+    assert exchange.error == "no complete answer headers within 0.5 s (timeout)"
+    trickler.stop.set()
+    trickler.close()
+    assert len(trickler.trickled) == 1 and trickler.trickled[0] < _HeaderTrickler.LIMIT
+
+
+def test_verify_gives_up_on_a_host_trickling_its_headers(trickler: _HeaderTrickler, tmp_path: Path) -> None:
+    outcome = run_verify(trickler.url, tmp_path, timeout=0.3)
+    trickler.close()
+    assert outcome.code == 2, outcome.out + outcome.err
+    assert "timeout" in outcome.err, outcome.err
+    assert trickler.trickled and all(sent < _HeaderTrickler.LIMIT for sent in trickler.trickled)

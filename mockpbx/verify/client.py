@@ -4,6 +4,7 @@ honoured, an early stop after a burst of 5xx or timeouts, and every exchange rec
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -12,6 +13,9 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.response import HTTPResponse
 
 from mockpbx.redaction import Redactor
 
@@ -46,6 +50,98 @@ def _answer_headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
 
 class _Unread(Exception):
     """An answer the client stopped reading: too large, or still coming at the deadline."""
+
+
+class _HeaderDeadline:
+    """Cuts a request's connection if its answer's headers are not all in by a deadline.
+
+    urllib3's timeout bounds each read of the socket, not the answer: a host that sends its status
+    line and then a header byte every second (or a byte short of the timeout) would hold verify for
+    as long as it likes. At the deadline the connection reading the headers is shut down, so the
+    read in progress ends at once, and the exchange fails as a timeout (`cut`), whatever the
+    headers read until then made of it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.cut = False
+        self._fired = False
+        self._connection: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _HeaderDeadline:
+        _deadlines.current = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        _deadlines.current = None
+        self.read()
+
+    def reading(self, connection: HTTPConnection) -> None:
+        """`connection` is about to read the answer's headers (cut at once if the time is up)."""
+        with self._lock:
+            self._connection = connection
+            if self._fired:
+                self._cut()
+
+    def read(self) -> None:
+        """The headers are in (or reading them failed): nothing more to cut."""
+        with self._lock:
+            self._connection = None
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            if self._connection is not None:
+                self._cut()
+
+    def _cut(self) -> None:
+        self.cut = True
+        sock = getattr(self._connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # a blocked read returns at once
+            except OSError:
+                pass
+
+
+_deadlines = threading.local()  # the _HeaderDeadline of the exchange this thread performs
+
+
+def _headers_within_deadline(connection: HTTPConnection, read: Callable[[], HTTPResponse]) -> HTTPResponse:
+    """`read()` (the connection's own getresponse), watched by this thread's header deadline."""
+    deadline: _HeaderDeadline | None = getattr(_deadlines, "current", None)
+    if deadline is None:
+        return read()
+    deadline.reading(connection)
+    try:
+        return read()
+    finally:
+        deadline.read()
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """urllib3's connection, reading an answer's headers under the exchange's deadline."""
+
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
+        return _headers_within_deadline(self, super().getresponse)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """urllib3's TLS connection, reading an answer's headers under the exchange's deadline."""
+
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
+        return _headers_within_deadline(self, super().getresponse)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 @dataclass
@@ -130,6 +226,7 @@ class BudgetedClient:
         self._burst = self._silent = 0
         self._lock = threading.Lock()
         self._pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=timeout), maxsize=4)
+        self._pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
         self._timeout = timeout
 
     @property
@@ -183,11 +280,15 @@ class BudgetedClient:
             return exchange
 
     def _perform(self, exchange: Exchange) -> None:
+        deadline = _HeaderDeadline(self._timeout)
         try:
-            response = self._pool.request(exchange.method, exchange.url, body=exchange.request_body or None,
-                                          headers=exchange.request_headers, redirect=False,
-                                          preload_content=False, decode_content=True)
+            with deadline:  # connected, sent and the answer's headers read within the timeout
+                response = self._pool.request(exchange.method, exchange.url, body=exchange.request_body or None,
+                                              headers=exchange.request_headers, redirect=False,
+                                              preload_content=False, decode_content=True)
             try:
+                if deadline.cut:  # what headers came before the cut: not an answer
+                    raise urllib3.exceptions.ReadTimeoutError(None, exchange.url, "headers still coming")  # type: ignore[arg-type]
                 body = self._body(response)
             except BaseException:
                 response.close()  # never drained: the rest may not end
@@ -196,10 +297,13 @@ class BudgetedClient:
                 response.release_conn()
         except urllib3.exceptions.NewConnectionError as error:  # a subclass of the timeout errors
             exchange.error = f"network error: {_reason(error)}"
-        except urllib3.exceptions.TimeoutError:
-            exchange.error = f"no answer within {self._timeout:g} s (timeout)"
         except urllib3.exceptions.HTTPError as error:
-            exchange.error = f"network error: {_reason(error)}"
+            if deadline.cut:
+                exchange.error = f"no complete answer headers within {self._timeout:g} s (timeout)"
+            elif isinstance(error, urllib3.exceptions.TimeoutError):
+                exchange.error = f"no answer within {self._timeout:g} s (timeout)"
+            else:
+                exchange.error = f"network error: {_reason(error)}"
         except _Unread as why:
             exchange.status, exchange.error = response.status, str(why)
             exchange.response_headers = _answer_headers(response)
