@@ -72,7 +72,7 @@ def _backend(settings: Settings):  # type: ignore[no-untyped-def]
     try:
         return build_backend(settings)
     except DataError as error:
-        raise click.ClickException(f"bad fixture file: {error}") from None
+        raise _StartupError(f"bad fixture file: {error}") from None
 
 
 #: Where `mockpbx generate` writes when no -o is given.
@@ -150,7 +150,7 @@ def serve(dev: bool, **values: Any) -> None:
     try:
         backend, shared = serving.prepare(settings)
     except DataError as error:
-        raise click.ClickException(f"bad fixture file: {error}") from None
+        raise _StartupError(f"bad fixture file: {error}") from None
     try:
         serving.run_production(settings, backend, banner(settings, backend))
     finally:

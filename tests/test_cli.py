@@ -48,12 +48,16 @@ def test_the_secret_stays_out_of_the_settings_repr() -> None:
     assert Settings.load({}, seed=1).secret == Settings.load({}, seed=1).secret != Settings.load({}, seed=2).secret
 
 
-def test_serve_refuses_a_bad_fixture_file_with_its_name(tmp_path: Path, env_clean: None) -> None:
+@pytest.mark.parametrize("command", [["serve"], ["serve", "--dev"], ["serve", "--workers", "2"], ["generate"]])
+def test_a_bad_fixture_file_is_a_start_up_error_with_its_name(command: list[str], tmp_path: Path,
+                                                              env_clean: None) -> None:
+    """Exit 2 and one line, as every other start-up error (it was exit 1)."""
     bad = tmp_path / "mine.json"
     bad.write_text('{"accounts": [{"login": "x"}]}')
-    result = CliRunner().invoke(main, ["serve", "--fixtures", str(bad), "--port", "0"])
-    assert result.exit_code == 1
-    assert f"bad fixture file: {bad}: accounts[0]: password must be a non-empty string" in result.output
+    port = ["--port", "0"] if command[0] == "serve" else []
+    result = CliRunner().invoke(main, [*command, "--fixtures", str(bad), *port])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"Error: bad fixture file: {bad}: accounts[0]: password must be a non-empty string\n"
 
 
 def test_serve_refuses_bad_options(env_clean: None) -> None:
