@@ -80,7 +80,7 @@ def test_the_fixture_error_example_is_what_serve_prints(tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     Path("my.json").write_text(json.dumps({"accounts": [], "domains": [{"domain_uuid": "d-1"}], "calls": calls}))
     result = CliRunner().invoke(main, ["serve", "--fixtures", "my.json", "--port", "0"])
-    assert result.exit_code == 1 and result.output == shown
+    assert result.exit_code == 2 and result.output == shown
 
 
 def test_the_plugin_defaults_that_differ_from_serve_are_the_ones_listed() -> None:
