@@ -29,6 +29,7 @@ from mockpbx.settings import Settings
 
 _PRELOADED: Backend | None = None
 _SERVER_PID = 0  # the process that forks the workers (set as it starts serving)
+_READY_FD: int | None = None  # where a worker says it serves: a pipe's writing end (see run_production)
 #: How long a worker may take to stop once told to, before it is killed (granian's kill timeout).
 WORKER_STOP_SECONDS = 10
 
@@ -41,7 +42,8 @@ def load_app(target: str = "") -> Any:
     if _PRELOADED is None:  # a worker that was spawned, not forked: nothing to inherit
         raise RuntimeError("mockpbx workers must be forked from `mockpbx serve`")
     stop_with_server(_SERVER_PID)
-    front = RSGIFront(create_app(backend=_PRELOADED).wsgi_app, _PRELOADED)  # Flask's __call__ only calls it
+    front = RSGIFront(create_app(backend=_PRELOADED).wsgi_app, _PRELOADED,  # Flask's __call__ only calls it
+                      on_serving=_tell_serving)
     gc.freeze()  # what was built before serving lives on: spare it the cyclic collector's scans
     return front
 
@@ -66,6 +68,15 @@ def stop_with_server(server_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         return
     threading.Thread(target=_stop_when_ended, args=(server,), name="mockpbx-server-watch", daemon=True).start()
+
+
+def _tell_serving() -> None:
+    """Tell the server that this worker serves (its event loop runs): see `_announce_when_serving`."""
+    if _READY_FD is not None:
+        try:
+            os.write(_READY_FD, b".")
+        except OSError:  # the server stopped listening (a worker respawned after the banner)
+            pass
 
 
 def _stop_when_ended(server: int) -> None:
@@ -174,8 +185,9 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
 
     from mockpbx.server import on_hangup
 
-    global _PRELOADED, _SERVER_PID
+    global _PRELOADED, _SERVER_PID, _READY_FD
     _PRELOADED, _SERVER_PID = backend, os.getpid()
+    ready_fd, _READY_FD = os.pipe()
     # Each worker serves its requests on its event loop (RSGI; see mockpbx.web.rsgi for why):
     # bodies and delay faults are waited for there, many at once. Headers that do not arrive in
     # time are cut off by granian itself, on the same deadline as bodies.
@@ -196,11 +208,11 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     # a while by the old worker and the new one alike). Here it stops the server as SIGTERM does,
     # or stays ignored under nohup (mockpbx.server.on_hangup), as under --dev.
     server.signal_handler_reload = on_hangup(server.signal_handler_interrupt)  # type: ignore[method-assign]
-    # The banner is the readiness signal: print it once a worker accepts connections. The
-    # thread runs while granian forks its workers: what it would import is imported first,
-    # so that no import lock is held at a fork (a forked worker would wait for it forever).
-    "127.0.0.1".encode("idna")
-    ready = threading.Thread(target=_announce_when_listening, args=(settings, banner_text, out), daemon=True)
+    # The banner is the readiness signal: print it once every worker serves. The thread runs
+    # while granian forks its workers: what it would import is imported first, so that no
+    # import lock is held at a fork (a forked worker would wait for it forever).
+    ready = threading.Thread(target=_announce_when_serving, args=(settings.workers, ready_fd, banner_text, out),
+                             daemon=True)
     server.on_startup(ready.start)
     try:
         server.serve(target_loader=load_app)
@@ -219,15 +231,19 @@ def _event_loop() -> Any:
     return Loops.uvloop
 
 
-def _announce_when_listening(settings: Settings, banner_text: str, out: TextIO) -> None:
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection((host, settings.port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.02)
+def _announce_when_serving(workers: int, ready_fd: int, banner_text: str, out: TextIO,
+                           timeout: float = 60.0) -> None:
+    """Print the banner once each of the `workers` has said it serves (a byte on `ready_fd`
+    each), or after `timeout` seconds whatever they said. Not as soon as the port accepts
+    connections: granian's server listens before its workers run, and a SIGTERM sent to a
+    worker still starting (a client that stops the mock as soon as it saw the banner) could
+    leave its graceful stop hanging until the server killed it 10 s later."""
+    deadline = time.monotonic() + timeout
+    told = 0
+    with os.fdopen(ready_fd, "rb", buffering=0) as pipe:
+        while told < workers and (left := deadline - time.monotonic()) > 0:
+            if select.select([pipe], [], [], left)[0]:
+                told += len(pipe.read(workers - told))
     print(banner_text, file=out, flush=True)
 
 

@@ -47,15 +47,19 @@ _POOLED = ("/_mock", "/docs")
 class RSGIFront:
     """granian's RSGI app: reads the body, waits out a delay fault, then calls the WSGI app."""
 
-    def __init__(self, app: WSGIApp, backend: Backend) -> None:
+    def __init__(self, app: WSGIApp, backend: Backend, *, on_serving: Callable[[], None] | None = None) -> None:
         settings = backend.settings
-        self._app, self._store = app, backend.store
+        self._app, self._store, self._on_serving = app, backend.store, on_serving
         self._limit, self._timeout = settings.max_body_bytes, settings.body_timeout
         self._pool = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="mockpbx-control")
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """granian, as the worker starts: its access-log lines are batched (mockpbx.web.access_log)."""
+        """granian, as the worker starts: its access-log lines are batched (mockpbx.web.access_log),
+        and `on_serving` is called once its loop runs (granian has set up the server and its
+        signal handling by then)."""
         batch_on_this_loop(loop)
+        if self._on_serving is not None:
+            loop.call_soon(self._on_serving)
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         """granian, as the worker stops: the access-log lines still kept are written."""
