@@ -118,7 +118,7 @@ def install_window_steering(schema: Any, anchor: datetime | None = None) -> None
     rewritten, so negative cases stay negative.
     """
 
-    @schema.hook
+    @schema.hook  # type: ignore[untyped-decorator]  # `schema` is a schemathesis schema, typed Any
     def flatmap_query(context: Any, query: dict[str, Any] | None) -> Any:
         if (context.operation is None or context.operation.path != CALL_LOG or not query
                 or not all(isinstance(query.get(k), str) and _PATTERN.fullmatch(query[k])
