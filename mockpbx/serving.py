@@ -209,8 +209,8 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     # or stays ignored under nohup (mockpbx.server.on_hangup), as under --dev.
     server.signal_handler_reload = on_hangup(server.signal_handler_interrupt)  # type: ignore[method-assign]
     # The banner is the readiness signal: print it once every worker serves. The thread runs
-    # while granian forks its workers: what it would import is imported first, so that no
-    # import lock is held at a fork (a forked worker would wait for it forever).
+    # while granian forks its workers, so it imports nothing: an import lock held at a fork
+    # would leave the forked worker waiting for it forever.
     ready = threading.Thread(target=_announce_when_serving, args=(settings.workers, ready_fd, banner_text, out),
                              daemon=True)
     server.on_startup(ready.start)
