@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -40,6 +41,19 @@ class _Handler(WSGIRequestHandler):
     def log_error(self, format: str, *args: Any) -> None:
         if not format.startswith("Request timed out"):  # an idle kept-alive connection let go: routine
             super().log_error(format, *args)
+
+    def make_environ(self) -> dict[str, Any]:
+        """werkzeug's environ, with a request target holding raw bytes beyond ASCII read as PEP 3333
+        says (each byte one Latin-1 character), as `mockpbx serve` reads it. http.server has read
+        the target as Latin-1 already, and werkzeug would encode it as UTF-8 once more: raw UTF-8
+        in a query (`source=€`) reached the app as `â\x82¬` encoded again, and the API read it so."""
+        environ: dict[str, Any] = super().make_environ()
+        if not self.path.isascii():
+            target = urlsplit(self.path)
+            path = f"/{target.netloc}{target.path}" if not target.scheme and target.netloc else target.path
+            environ["PATH_INFO"] = unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
+            environ["QUERY_STRING"] = target.query
+        return environ
 
 
 class _QuietHandler(_Handler):

@@ -100,6 +100,12 @@ class BodyReader:
         self._app, self._limit, self._timeout = app, settings.max_body_bytes, settings.body_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        if not method.isupper():
+            # Outermost, so for every layer after it: the method as werkzeug's router reads it
+            # (`get` is routed as GET), so that the call log in front of Flask, faults, the journal
+            # and coverage read it alike (a `get` of the call log reached Flask's stand-in: 500).
+            environ["REQUEST_METHOD"] = method.upper()
         if has_body(environ) and not environ.get(BODY_READ):
             body, error = read_body(environ, announced_length(environ), self._limit, self._timeout)
             environ["wsgi.input"] = io.BytesIO(body)

@@ -149,9 +149,11 @@ class RSGIFront:
         environ["SERVER_NAME"], environ["SERVER_PORT"] = _server(scope.server)
         host, _, port = scope.client.rpartition(":")
         path = scope.path
-        environ["REQUEST_METHOD"] = scope.method
+        method = scope.method
+        environ["REQUEST_METHOD"] = method if method.isupper() else method.upper()  # as BodyReader reads it
         environ["PATH_INFO"] = path if path.isascii() else path.encode().decode("latin-1")
-        environ["QUERY_STRING"] = scope.query_string
+        query = scope.query_string  # granian decodes it as UTF-8; WSGI's environ holds it as Latin-1 (PEP 3333)
+        environ["QUERY_STRING"] = query if query.isascii() else query.encode("utf-8", "surrogateescape").decode("latin-1")
         environ["REMOTE_ADDR"] = host.strip("[]")
         environ["REMOTE_PORT"] = port
         environ["SERVER_PROTOCOL"] = "HTTP/" + scope.http_version
