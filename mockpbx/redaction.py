@@ -24,17 +24,21 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 from xml.sax.saxutils import escape
 
+from mockpbx.domain.encoding import loads_strict
 from mockpbx.querystring import query_pairs
 
 REDACTED = "<redacted>"
 SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "apikey", "authorization", "cookie")
 #: A JWT: a base64url JSON header (`{"` encodes as `eyJ`), a payload and a signature.
-JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+#: Wherever it starts: glued to other text (`?q=x<jwt>`) or in a path segment, it is a token all the same.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 #: `name=value`, `name: value` and `"name": "value"` pairs in free text.
 #: Linear time on any input: a name starts only where no name character precedes it, and is
 #: at most 64 characters (an unbounded `[\w.-]*` backtracks quadratically over a long word).
+#: A quoted value may run to the end of the text without its closing quote: a body the journal cut
+#: at its size bound inside a secret (`"password":"hunter2` and nothing after) is redacted too.
 _PAIR = re.compile(r"""(?P<name>(?<![\w.'"-])["']?[A-Za-z][\w.-]{0,63}["']?)(?P<sep>[ \t]*[=:][ \t]*)"""
-                   r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^&;,\r\n"'}\]]*)""")
+                   r"""(?P<value>"(?:[^"\\]|\\.)*(?:"|\\?\Z)|'[^']*(?:'|\Z)|[^&;,\r\n"'}\]]*)""")
 #: `\uXXXX` escapes of JSON text that is not (or no longer, once cut) valid JSON.
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 
@@ -82,7 +86,13 @@ def redact_query(pairs: Iterable[tuple[str, str]] | Mapping[str, list[str]]) -> 
 
 
 def redact_query_string(query_string: str) -> dict[str, list[str]]:
-    """A raw query string, parsed, with secrets replaced."""
+    """A raw query string, parsed, with secrets replaced. As a WSGI environ holds it (PEP 3333:
+    each byte as a Latin-1 character), raw UTF-8 bytes are read as UTF-8, as the API reads them."""
+    if not query_string.isascii():
+        try:
+            query_string = query_string.encode("latin-1").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # decoded text already
+            pass
     return redact_query(query_pairs(query_string))
 
 
@@ -92,6 +102,11 @@ def redact_query_string_raw(query_string: str) -> str:
     if not any(is_secret_name(k) or JWT.search(v) for k, v in pairs):
         return query_string
     return urlencode([(k, v) for k, values in redact_query(pairs).items() for v in values])
+
+
+def redact_path(path: str) -> str:
+    """A request path fit to show: JWT-shaped segments replaced (`/v1/call/log/<jwt>`)."""
+    return JWT.sub(REDACTED, path) if "eyJ" in path else path
 
 
 def redact_header(name: str, value: str) -> str:
@@ -112,10 +127,12 @@ def redact_body(raw: bytes, mimetype: str) -> object:
     pairs replaced; None when empty."""
     if not raw:
         return None
-    text = raw.decode("utf-8", "replace")
+    # As the API reads JSON (UTF-8, or UTF-16 or UTF-32 by its first bytes): read as UTF-8, a
+    # UTF-16 `password` would be `p\x00a\x00...`, which no name rule recognises.
+    text = raw.decode(json.detect_encoding(raw), "replace")
     if mimetype == "application/json" or mimetype.endswith("+json"):
         try:
-            return redact_json(json.loads(text))
+            return redact_json(loads_strict(text))  # (NaN is shown as the text it is, not as JSON)
         except (ValueError, RecursionError):
             pass
     if mimetype == "application/x-www-form-urlencoded":

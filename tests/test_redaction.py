@@ -74,3 +74,57 @@ def test_journal_and_access_log_keep_no_secret(capsys: pytest.CaptureFixture[str
     assert journal.count(REDACTED) >= len(SECRETS)
     for secret in SECRETS:
         assert secret not in journal and secret not in log, secret
+
+
+def test_a_jwt_glued_to_other_text_or_in_a_path_is_redacted() -> None:
+    """(Before: only a JWT standing alone was recognised.)"""
+    assert redact_text(f"q=x{JWT_LIKE}") == f"q=x{REDACTED}"
+    assert redact_query_string(f"q=x{JWT_LIKE}") == {"q": [f"x{REDACTED}"]}
+    from mockpbx.redaction import redact_path
+    assert redact_path(f"/v1/call/log/{JWT_LIKE}/x") == f"/v1/call/log/{REDACTED}/x"
+    assert redact_path("/v1/call/log") == "/v1/call/log"
+
+
+@pytest.mark.parametrize("secret", ["Hunter2Super", "A" * 20_000], ids=["cut-inside", "longer-than-the-cut"])
+def test_a_body_cut_inside_a_secret_shows_none_of_it(secret: str) -> None:
+    """The journal cuts a body at 16 KiB; where the cut falls inside a secret value, the value has
+    no closing quote. (Before: its first characters, or 16 KiB of a long one, were shown.)"""
+    from mockpbx.control.journal import FIELD_BYTES, RawEntry, bounded, materialize
+    body = json.dumps({"note": "x" * (FIELD_BYTES - 32), "password": secret}).encode()  # cut 6 characters in
+    entry = bounded(RawEntry(0.0, "POST", "/v1/auth", "", {}, body, "application/json", 401, 1.0, None))
+    shown = json.dumps(materialize(entry))
+    assert len(entry.body) == FIELD_BYTES and secret[:4] not in shown and REDACTED in shown
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32-be"])
+def test_json_bodies_are_read_in_the_encoding_the_api_reads_them_in(encoding: str) -> None:
+    """The API takes UTF-16 and UTF-32 JSON (detected by its first bytes, as json.loads does);
+    the journal reads it the same way. (Before: as UTF-8, so the password showed.)"""
+    body = '{"username": "u", "password": "foo123"}'.encode(encoding)
+    assert redact_body(body, "application/json") == {"username": "u", "password": REDACTED}
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    """Python's parser takes NaN and Infinity; no client's does. (Before: a login with NaN got 401,
+    a fault's body with NaN was kept, and both were echoed as JSON a client cannot parse.)"""
+    with MockPBX(days=0) as pbx:
+        for constant in ("NaN", "Infinity", "-Infinity"):
+            answer = requests.post(pbx.url + "/v1/auth", data=f'{{"username": "u", "password": "p", "n": {constant}}}',
+                                   headers={"Content-Type": "application/json"}, timeout=10)
+            assert (answer.status_code, answer.json()["error"][:36]) == (400, "the request body is not valid JSON"[:36])
+        fault = requests.post(pbx.url + "/_mock/faults", data='{"path": "/healthz", "body": {"a": NaN}}',
+                              headers={"Content-Type": "application/json"}, timeout=10)
+        assert fault.status_code == 400
+        journal = requests.get(pbx.url + "/_mock/requests", timeout=10)
+        json.loads(journal.text, parse_constant=lambda name: pytest.fail(f"the journal holds {name}"))
+        assert journal.json()["data"][0]["body"].endswith("NaN}")  # shown as the text it was
+
+
+def test_a_token_in_a_path_stays_out_of_the_journal_and_access_log(capsys: pytest.CaptureFixture[str]) -> None:
+    with MockPBX(days=0, access_log=True) as pbx:
+        token = pbx.token()
+        requests.get(f"{pbx.url}/v1/call/log/{token}", timeout=10)
+        requests.get(f"{pbx.url}/nope", params={"q": "x" + token}, timeout=10)
+        journal = json.dumps(pbx.requests())
+    assert token not in journal and token not in capsys.readouterr().err
+    assert f"/v1/call/log/{REDACTED}" in journal

@@ -17,6 +17,7 @@ from mockpbx.redaction import (
     redact_body,
     redact_header,
     redact_headers,
+    redact_path,
     redact_query_string,
     redact_query_string_raw,
 )
@@ -102,7 +103,7 @@ def materialize(raw: RawEntry) -> dict[str, Any]:
     return {
         "time": utc_millis(raw.moment),
         "method": raw.method,
-        "path": raw.path,
+        "path": redact_path(raw.path),
         "query": redact_query_string(raw.query_string),
         "headers": redact_headers({_header_name(k): v for k, v in raw.headers.items()}),
         "body": redact_body(raw.body, raw.mimetype),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mockpbx.domain.accounts import Account, AccountBook
 from mockpbx.domain.calls import Call
-from mockpbx.domain.encoding import LONE_SURROGATE, utf8_encodable
+from mockpbx.domain.encoding import LONE_SURROGATE, loads_strict, utf8_encodable
 from mockpbx.domain.errors import DataError, InvalidRequestError
 from mockpbx.domain.records import account_from_record, call_from_record
 
@@ -169,9 +169,11 @@ def load_fixtures(path: Path) -> Fixtures:
     except UnicodeDecodeError:
         raise DataError(f"{path}: the fixture file is not UTF-8 text") from None
     try:
-        document = json.loads(text)
+        document = loads_strict(text)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    except ValueError as error:  # NaN or Infinity
+        raise DataError(f"{path}: not valid JSON: {error}") from None
     except RecursionError:
         raise DataError(f"{path}: not valid JSON for mockpbx: arrays or objects nested too deeply") from None
     if not utf8_encodable(document):

@@ -26,6 +26,17 @@ def json_bytes(payload: object) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+
+
+def loads_strict(data: str | bytes) -> object:
+    """`json.loads` without the extensions Python's parser allows: `NaN`, `Infinity` and
+    `-Infinity` are refused (ValueError), as every other JSON parser refuses them; accepted, they
+    would be echoed back (a fault's body, the journal) as JSON that a client cannot read."""
+    return json.loads(data, parse_constant=_no_constant)
+
+
 def utf8_encodable(document: object) -> bool:
     """Whether every string of a decoded JSON document is text that UTF-8 can carry: `"\\ud800"` is
     valid JSON syntax, but decodes to a lone surrogate, which is no character (RFC 8259 8.2). A

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, current_app, request
 
-from mockpbx.domain.encoding import LONE_SURROGATE, utf8_encodable
+from mockpbx.domain.encoding import LONE_SURROGATE, loads_strict, utf8_encodable
 from mockpbx.domain.errors import InvalidRequestError
 from mockpbx.domain.service import PbxService
 from mockpbx.web.responses import error_response, json_response
@@ -25,7 +23,7 @@ def json_body() -> object:
     if not raw.strip():
         raise InvalidRequestError("the request body must be a JSON object")
     try:
-        document = json.loads(raw)
+        document = loads_strict(raw)
     except (ValueError, RecursionError):
         raise InvalidRequestError("the request body is not valid JSON") from None
     if not utf8_encodable(document):  # it could be stored, hashed or answered by no UTF-8 text

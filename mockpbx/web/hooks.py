@@ -22,7 +22,7 @@ from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, bounded, utc_millis
 from mockpbx.coverage.counting import PageFacts
-from mockpbx.redaction import redact_query_string
+from mockpbx.redaction import redact_path, redact_query_string
 from mockpbx.web.bodies import refuse_unread_body
 from mockpbx.web.access_log import write_line
 from mockpbx.web.drop import drop_connection
@@ -169,7 +169,7 @@ def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     remote = environ.get("REMOTE_ADDR")
     write_line(
         f'{{"ts":"{utc_millis(time.time())}","event":"request","method":{_json_str(entry.method)},'
-        f'"path":{_json_str(entry.path)},"query":{_json_compact(redact_query_string(entry.query_string))},'
+        f'"path":{_json_str(redact_path(entry.path))},"query":{_json_compact(redact_query_string(entry.query_string))},'
         f'"status":{"null" if entry.status is None else int(entry.status)},'
         f'"duration_ms":{round(entry.duration_ms, 3)!r},'
         f'"fault":{"null" if entry.fault is None else int(entry.fault[0])},'
