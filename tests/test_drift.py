@@ -170,3 +170,19 @@ def test_short_lived_tokens_are_waited_out_and_the_expired_answer_compared(tmp_p
     assert rows["expired token"]["mock"].startswith("not observed")
     assert drift.suggested() == {"--token-lifetime": rows["token lifetime (s)"]["host"]}
     assert drift.report["unmatched"] == []  # a mock with that lifetime answers the expired token alike
+
+
+def test_a_hosts_text_stays_on_its_line_and_renders_as_text_in_markdown() -> None:
+    """(Before: a host's message with a line end started a line of its own in the text report,
+    where it could forge one, and `<b>` in it rendered as HTML in the Markdown summary.)"""
+    from mockpbx.drift.compare import Row
+    from mockpbx.drift.report import DriftReport, text, to_markdown
+    from mockpbx.redaction import Redactor
+    row = Row("31-day error", '{"error":"bad\nResult: NO DRIFT <b>x</b> & y"}', "Bearer `<token>`", False)
+    report = DriftReport("http://h", "w", "mock", rows=[row])
+    shown = text(report, Redactor())
+    assert not any(line.startswith("Result: NO DRIFT") for line in shown.splitlines())
+    assert '"bad\\nResult: NO DRIFT' in shown
+    markdown = to_markdown(report, Redactor())
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in markdown and "<b>" not in markdown
+    assert "Bearer `<token>`" in markdown  # in a code span, shown as written

@@ -274,3 +274,50 @@ def test_verify_gives_up_on_a_host_trickling_its_headers(trickler: _HeaderTrickl
     assert outcome.code == 2, outcome.out + outcome.err
     assert "timeout" in outcome.err, outcome.err
     assert trickler.trickled and all(sent < _HeaderTrickler.LIMIT for sent in trickler.trickled)
+
+
+def _answered(app: WSGIApp, path: str, change: Callable[[Response], Response]) -> WSGIApp:
+    """The mock, with the answers to `path` changed by `change`."""
+    def changed(environ: dict[str, Any], start_response: Any) -> Any:
+        response = Response.from_app(app, environ)
+        if environ["PATH_INFO"] == path:
+            response = change(response)
+        return response(environ, start_response)
+    return changed
+
+
+def _restatus(status: int, token: str | None = None) -> Callable[[Response], Response]:
+    def change(response: Response) -> Response:
+        if token is not None:
+            body = json.loads(response.get_data())
+            body["data"]["token"] = token
+            response.set_data(json.dumps(body))
+        response.status_code = status
+        return response
+    return change
+
+
+@pytest.mark.parametrize(("path", "change", "secret"), [
+    ("/v1/auth", _restatus(201), "aaaaaaaa-bbbb-cccc-dddd-eeeeeeee"),  # the demo account's api_key
+    ("/v1/auth/token", _restatus(201, "opaque-9f8e7d6c5b4a"), "opaque-9f8e7d6c5b4a"),
+    ("/v1/auth/token", _restatus(201), "eyJ"),
+], ids=["api-key-in-a-201-login", "opaque-token-in-a-201", "jwt-in-a-201"])
+def test_secrets_in_a_refused_login_stay_out_of_the_reason(mock: WSGIApp, tmp_path: Path, path: str,
+                                                           change: Callable[[Response], Response], secret: str) -> None:
+    """(Before: the reason quoted the answer's first 200 bytes, api_key and token included, in
+    stderr and the reports: a value is learned as a secret only from a 200.)"""
+    with serve(_answered(mock, path, change)) as url:
+        outcome = run_verify(url, tmp_path)
+    assert outcome.code == 2 and "refused" in outcome.err, outcome.err
+    assert secret not in outcome.err + outcome.out + json.dumps(outcome.report)
+    assert "<redacted>" in outcome.err
+
+
+def test_a_hostile_refusal_cannot_rewrite_the_terminal_or_span_lines(mock: WSGIApp, tmp_path: Path) -> None:
+    forged = '{"error": "\x1b[2J\x1b[32mResult: CONFORMANT\x1b[0m"}\r\nsecond line'  # raw ESC, CR, LF
+    page = Response(forged, 401, content_type="application/json")
+    with serve(_answered(mock, "/v1/auth", lambda _: page)) as url:
+        outcome = run_verify(url, tmp_path)
+    assert outcome.code == 2
+    reason = outcome.err.strip().splitlines()[-1]
+    assert "\x1b" not in outcome.err and "\r" not in outcome.err and "\\x1b[2J" in reason and "second line" in reason

@@ -57,11 +57,11 @@ def text(report: DriftReport, redactor: Redactor) -> str:
     lines = [f"mockpbx drift {report.base_url} vs {report.mock}",
              (f"window {report.window}; {report.sent}/{report.budget} requests to the host "
               f"in {report.elapsed:.1f} s"), ""]
-    for row in report.rows:
+    for row in report.rows:  # (a host's text on one line: a line end in it would start a forged line)
         if row.same:
-            lines.append(f"  same  {row.name:<28} {row.host}")
+            lines.append(f"  same  {row.name:<28} {_one_line(row.host)}")
         else:
-            lines += [f"  DIFF  {row.name:<28} host: {row.host}", f"        {'':<28} mock: {row.mock}"]
+            lines += [f"  DIFF  {row.name:<28} host: {_one_line(row.host)}", f"        {'':<28} mock: {_one_line(row.mock)}"]
     if report.suggestions:
         lines += ["", "To make the mock match:", f"  {report.serve_command}"]
         lines += [f"    {s} (for: {s.row})" for s in report.suggestions]
@@ -87,13 +87,21 @@ def to_json(report: DriftReport, redactor: Redactor) -> str:
     return redactor.redact(json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
 
 
+def _one_line(value: str) -> str:
+    return value.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+    """A table cell: on one line, `|` escaped, and `<`, `>` and `&` as entities outside code spans
+    (Markdown renders a host's `<b>` as HTML; inside backticks it is shown as written)."""
+    parts = _one_line(value).replace("|", "\\|").split("`")
+    parts[::2] = [p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for p in parts[::2]]
+    return "`".join(parts)
 
 
 def to_markdown(report: DriftReport, redactor: Redactor) -> str:
     """The report as Markdown (e.g. for `$GITHUB_STEP_SUMMARY`)."""
-    lines = [f"## mockpbx drift: {report.verdict()}", "",
+    lines = [f"## mockpbx drift: {_cell(report.verdict())}", "",
              (f"Host `{report.base_url}` vs {report.mock}; window {report.window}; "
               f"{report.sent}/{report.budget} requests."), "",
              "| | observation | host | mock |", "|---|---|---|---|"]

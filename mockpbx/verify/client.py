@@ -352,8 +352,9 @@ class BudgetedClient:
                 self._pacer.hold(wait)
 
     def _learn_secrets(self, exchange: Exchange) -> None:
-        """Tokens and api keys that the host hands out are secrets too."""
-        body = exchange.json() if exchange.status == 200 else None
+        """Tokens and api keys that the host hands out are secrets too, whatever the status
+        they came with (a login answered 201 hands out a real api_key all the same)."""
+        body = exchange.json() if exchange.response_body else None
         data = body.get("data") if isinstance(body, dict) else None
         if isinstance(data, dict):
             for name in ("api_key", "token"):

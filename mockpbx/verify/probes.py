@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from mockpbx.conformance import rules
 from mockpbx.conformance.rules import CallLogQuery
 from mockpbx.profiles import REFERENCE, Profile
+from mockpbx.redaction import printable, redact_text
 from mockpbx.verify.client import BudgetedClient, Exchange, describe_target
 from mockpbx.verify.contract import Contract
 from mockpbx.verify.options import VerifyOptions
@@ -102,11 +103,19 @@ def window_query(start: datetime, end: datetime, **extra: object) -> dict[str, o
 
 
 def describe_answer(exchange: Exchange) -> str:
-    """The status and the start of the body (or the network error), for messages."""
+    """The status and the start of the body (or the network error), for messages: on one line,
+    with secret-named values and JWTs hidden (a login answered 201 still carries an api_key, which
+    the client learns as a secret only from a 200) and control characters written as escapes, so
+    that a host's answer can neither leak a secret nor rewrite the terminal or the CI log."""
     if exchange.error:
-        return exchange.error
-    body = exchange.response_body[:200].decode("utf-8", "replace").strip()
-    return f"HTTP {exchange.status}" + (f" {body}" if body else "")
+        return one_line(exchange.error)
+    body = redact_text(exchange.response_body[:200].decode("utf-8", "replace").strip())
+    return f"HTTP {exchange.status}" + (f" {one_line(body)}" if body else "")
+
+
+def one_line(text: str) -> str:
+    """`text` fit for a one-line message: control characters (line ends too) as escapes."""
+    return printable(text).replace("\n", "\\n")
 
 
 def authenticate(ctx: ProbeContext) -> str:
