@@ -70,13 +70,12 @@ def _server_url(config: pytest.Config) -> str | None:
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse, before any test runs, a server URL or a report path that cannot work (a usage error,
     one line) rather than an error in every test or a crash at the end of the session."""
-    from urllib.parse import urlsplit
+    from mockpbx.urls import shown, url_problem
     url = _server_url(config)
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise pytest.UsageError(f"--mockpbx-url (or MOCKPBX_URL) must be the http:// or https:// URL of a "
-                                    f"running mockpbx, e.g. http://127.0.0.1:8080, got {url!r}")
+    problem = None if url is None else url_problem(url)
+    if url is not None and problem is not None:
+        raise pytest.UsageError(f"--mockpbx-url (or MOCKPBX_URL) {problem}: give the http:// or https:// URL of "
+                                f"a running mockpbx, e.g. http://127.0.0.1:8080, got {shown(url)!r}")
     path = config.getoption("--mockpbx-coverage-report", None)
     if path is not None and path.is_dir():
         raise pytest.UsageError(f"--mockpbx-coverage-report {path} is a directory; give a file path "

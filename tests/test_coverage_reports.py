@@ -137,13 +137,21 @@ def test_a_bad_fail_under_value_is_a_usage_error(pytester: pytest.Pytester) -> N
     result.stderr.fnmatch_lines(["*a percentage from 0 to 100, not 120*"])
 
 
-@pytest.mark.parametrize("url", ["not a url", "ftp://x", "http://127.0.0.1:8080/?x=1"])
-def test_a_server_url_that_cannot_work_is_a_usage_error(pytester: pytest.Pytester, url: str) -> None:
+@pytest.mark.parametrize(("url", "why", "shown"), [
+    ("not a url", "must be an http:// or https:// URL", "not a url"), ("ftp://x", "must be an http", "ftp://x"),
+    ("http://127.0.0.1:8080/?x=1", "must not have a query", "http://127.0.0.1:8080/?x=1"),
+    # (Before: pytest's INTERNALERROR, exit 3; an error in every test; the password in every message.)
+    ("http://[::1", "is not a valid URL", "http://[::1"), ("http://127.0.0.1:abc", "is not a valid URL", "*"),
+    ("http://admin:S3cretPW@127.0.0.1:1", "must not hold a user name or password", "http://<redacted>@127.0.0.1:1"),
+])
+def test_a_server_url_that_cannot_work_is_a_usage_error(pytester: pytest.Pytester, url: str, why: str,
+                                                        shown: str) -> None:
     """Before: an error with urllib's traceback in every test that used the fixture."""
     pytester.makepyfile(test_one="def test_one(mockpbx):\n    assert mockpbx.token()\n")
     result = pytester.runpytest("--mockpbx-url", url, "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*--mockpbx-url (or MOCKPBX_URL) must be the http:// or https:// URL*{url!r}*"])
+    result.stderr.fnmatch_lines([f"*--mockpbx-url (or MOCKPBX_URL) {why}*give the http:// or https:// URL*{shown}*"])
+    assert "S3cretPW" not in result.stderr.str() + result.stdout.str()
 
 
 def test_a_server_that_cannot_be_reached_fails_each_test_with_one_line(pytester: pytest.Pytester) -> None:

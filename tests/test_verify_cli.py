@@ -56,12 +56,18 @@ def _one_line(result: Result) -> str:
       "--window-end", "2026-03-01"], "at most 31 days"),
     (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--timezone", "Mars/Olympus"], "time zone"),
     (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--rate-limit", "fast"], "--rate-limit"),
+    # (Before: a ValueError traceback and exit 1; a refused URL was echoed with its password.)
+    (["--base-url", "http://[::1", "--api-key", "k"], "--base-url is not a valid URL"),
+    (["--base-url", "http://127.0.0.1:abc", "--api-key", "k"], "--base-url is not a valid URL"),
+    (["--base-url", "http://admin:S3cretPW@127.0.0.1:1", "--api-key", "k"], "must not hold a user name or password"),
+    (["--base-url", "ftp://admin:S3cretPW@127.0.0.1:1", "--api-key", "k"], "'ftp://<redacted>@127.0.0.1:1'"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args: list[str], reason: str) -> None:
     result = verify(*args)
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert reason in _one_line(result)
+    assert "S3cretPW" not in result.stderr + result.stdout
 
 
 @pytest.mark.parametrize("text, reason", [

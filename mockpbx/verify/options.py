@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mockpbx.urls import shown, url_problem
 from mockpbx.conformance.hooks import Credentials
 from mockpbx.conformance.rules import MAX_RANGE
 from mockpbx.resources import contract_path
@@ -105,13 +105,10 @@ def _zone(name: str) -> ZoneInfo:
 def _base_url(text: str | None) -> str:
     if not text:
         raise OptionsError("--base-url is required, e.g. --base-url http://127.0.0.1:8080")
-    parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OptionsError(f"--base-url must be an http:// or https:// URL with a host, got {text!r}")
-    if parts.query or parts.fragment:
-        raise OptionsError("--base-url must not have a query or fragment")
-    if parts.username or parts.password:
-        raise OptionsError("--base-url must not hold credentials: use --username/--password or --api-key")
+    problem = url_problem(text.strip())
+    if problem is not None:
+        hint = ": use --username/--password or --api-key" if "password" in problem else ""
+        raise OptionsError(f"--base-url {problem}{hint}, got {shown(text.strip())!r}")
     return text.strip().rstrip("/")
 
 
