@@ -16,6 +16,9 @@ MAX_DELAY_MS = 60_000
 #: The most fault rules active at once: every tracked request is matched against them in turn, and
 #: a rule's body may be up to the body limit, so rules added without ever being cleared must stop.
 MAX_FAULTS = 1000
+#: The most requests one rule can count (the shared store of `--workers N` keeps it as a 64-bit
+#: integer; a larger one was a 500 there and 201 with one worker). Omitted `times` is until cleared.
+MAX_TIMES = 2_147_483_647
 #: Headers that frame the message or the connection: the server sets them, a fault cannot
 #: (a fault's Transfer-Encoding or Content-Length would make the answer unreadable; WSGI
 #: forbids hop-by-hop headers to applications). Compared in lower case.
@@ -94,8 +97,8 @@ def fault_from_record(record: object, fault_id: int) -> Fault:
         raise InvalidRequestError("status must be an HTTP status from 200 to 599 (a 1xx is not a final answer)")
     if not 0 <= delay <= MAX_DELAY_MS:  # type: ignore[operator]
         raise InvalidRequestError(f"delay_ms must be from 0 to {MAX_DELAY_MS}")
-    if times is not None and times < 1:  # type: ignore[operator]
-        raise InvalidRequestError("times must be at least 1 (omit it for until cleared)")
+    if times is not None and not 1 <= times <= MAX_TIMES:  # type: ignore[operator]
+        raise InvalidRequestError(f"times must be from 1 to {MAX_TIMES} (omit it for until cleared)")
     if not isinstance(headers, dict) or not all(
             isinstance(v, str) and _HEADER_NAME.fullmatch(k) and _HEADER_VALUE.fullmatch(v) for k, v in headers.items()):
         raise InvalidRequestError("headers must map header names to strings (one line each)")

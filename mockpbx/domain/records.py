@@ -13,6 +13,8 @@ from mockpbx.domain.rates import amount_for
 
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})")
 MAX_DURATION = 7 * 86400
+#: 9999-12-31T23:59:59Z: the last end_time (and start_time) a four-digit year can write.
+LAST_END = 253_402_300_799
 
 
 def parse_rfc3339(name: str, value: object) -> int:
@@ -71,6 +73,8 @@ def call_from_record(record: object) -> Call:
         raise InvalidRequestError("duration (or end_time) is required")
     if duration > MAX_DURATION:
         raise InvalidRequestError(f"duration must be at most {MAX_DURATION} seconds")
+    if start + duration > LAST_END:  # its end_time could be written by no RFC 3339 time of the contract
+        raise InvalidRequestError("the call must end by 9999-12-31T23:59:59Z (start_time + duration)")
     amount = _count(record, "amount", 10**12)
     return Call(start, duration, source, destination,
                 amount_for(destination, duration) if amount is None else amount)
