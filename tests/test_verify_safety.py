@@ -321,3 +321,15 @@ def test_a_hostile_refusal_cannot_rewrite_the_terminal_or_span_lines(mock: WSGIA
     assert outcome.code == 2
     reason = outcome.err.strip().splitlines()[-1]
     assert "\x1b" not in outcome.err and "\r" not in outcome.err and "\\x1b[2J" in reason and "second line" in reason
+
+
+def test_a_run_that_could_not_finish_is_an_error_in_the_junit_report(mock: WSGIApp, tmp_path: Path) -> None:
+    """(Before: every check `<skipped>` or passed, no `<error>`: a CI dashboard showed it green.)"""
+    from xml.etree import ElementTree
+    junit = tmp_path / "verify.xml"
+    with serve(mock) as url:
+        outcome = run_verify(url, tmp_path, report_junit=str(junit), username="nobody@x", password="wrong")
+    assert outcome.code == 2
+    errors = list(ElementTree.parse(junit).iter("error"))
+    assert len(errors) == 1 and errors[0].get("message", "").startswith("login refused: POST /v1/auth answered HTTP 401")
+    assert "wrong" not in junit.read_text()

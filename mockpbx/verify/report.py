@@ -186,6 +186,11 @@ def to_junit(report: RunReport, redactor: Redactor) -> str:
                 failure.text = text
             elif result.status == "skipped":
                 ElementTree.SubElement(case, "skipped", message=result.skipped or "did not run")
+    if report.exit_code == 2:  # a run that could not start or finish is an error a CI must see, not all green
+        suite = ElementTree.SubElement(root, "testsuite", name="run", tests="1", failures="0", errors="1")
+        case = ElementTree.SubElement(suite, "testcase", name="verify ran to the end", classname="mockpbx.verify.run")
+        error = ElementTree.SubElement(case, "error", type="could not finish", message=str(report.reason)[:500])
+        error.text = f"Result: {_verdict(report)}  (exit 2)"
     # printable: XML 1.0 holds no control characters, and findings quote what the host sent.
     return printable(redactor.redact(ElementTree.tostring(root, encoding="unicode", xml_declaration=True))) + "\n"
 
