@@ -32,6 +32,7 @@ _COVERAGE = pytest.StashKey[dict[str, Any]]()
 _COVERAGE_ERROR = pytest.StashKey[str]()
 _REPORT_ERROR = pytest.StashKey[str]()
 _WORKER_COVERAGE = pytest.StashKey[list[dict[str, Any]]]()
+_APP_COVERAGE = pytest.StashKey[list[dict[str, Any]]]()  # of each `mockpbx_app`, as its test ends
 #: What a pytest-xdist worker hands the controller (`workeroutput`).
 _OUTPUT, _OUTPUT_ERROR = "mockpbx_coverage", "mockpbx_coverage_error"
 
@@ -109,12 +110,16 @@ def mockpbx_server(request: pytest.FixtureRequest, mockpbx_settings: dict[str, A
             pytest.fail(f"mockpbx: {url} (--mockpbx-url or MOCKPBX_URL) is not a mockpbx: GET /healthz "
                         f"answered {status}", pytrace=False)
     with server:
-        yield server
-        if request.config.stash.get(_USED, False):  # read it while the server still runs
+        if url:  # counts from before this session are not its own (the `mockpbx` fixture clears them too)
             try:
-                request.config.stash[_COVERAGE] = server.coverage()
-            except (OSError, RuntimeError, ValueError) as error:  # reported, never a crash at teardown
-                request.config.stash[_COVERAGE_ERROR] = str(error)
+                server.clear_coverage()
+            except (OSError, RuntimeError, ValueError):
+                pass  # (controls off there, say): said when the coverage is read at the end
+        yield server
+        try:  # read it while the server still runs, whichever fixture the tests used it through
+            request.config.stash[_COVERAGE] = server.coverage()
+        except (OSError, RuntimeError, ValueError) as error:  # reported, never a crash at teardown
+            request.config.stash[_COVERAGE_ERROR] = str(error)
 
 
 @pytest.fixture
@@ -134,11 +139,14 @@ def mockpbx(request: pytest.FixtureRequest, mockpbx_server: MockPBX) -> MockPBX:
 
 
 @pytest.fixture
-def mockpbx_app(mockpbx_settings: dict[str, Any]) -> Any:
-    """An in-process Flask app of the mock (no socket)."""
+def mockpbx_app(request: pytest.FixtureRequest, mockpbx_settings: dict[str, Any]) -> Iterator[Any]:
+    """An in-process Flask app of the mock (no socket); what its test met counts in the session's
+    API coverage."""
     from mockpbx.settings import Settings
     from mockpbx.web.app import create_app
-    return create_app(Settings.load({}, **mockpbx_settings))
+    app = create_app(Settings.load({}, **mockpbx_settings))
+    yield app
+    request.config.stash.setdefault(_APP_COVERAGE, []).append(app.extensions["mockpbx"].coverage.to_json())
 
 
 @pytest.fixture
@@ -153,6 +161,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from mockpbx.coverage.report import combined, fail_under_line, write_report
     config = session.config
     report = config.stash.get(_COVERAGE, None)
+    apps = config.stash.get(_APP_COVERAGE, [])
+    if apps:  # the in-process apps' counts, added to the server's
+        report = combined(([report] if report is not None else []) + apps)
+        config.stash[_COVERAGE] = report
     if _is_worker(config):  # the controller reports (pytest_testnodedown): hand this worker's over
         output = config.workeroutput  # type: ignore[attr-defined]
         if report is not None:
@@ -165,6 +177,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report = combined(handed)
         config.stash[_COVERAGE] = report  # for the terminal summary
     if report is None:
+        # Asked for, and nothing measured (no test used mockpbx, mockpbx_server or mockpbx_app): a
+        # gate that passes unapplied would be worse than none. 0% of an unknown total fails it.
+        if config.getoption("--mockpbx-coverage-fail-under") is not None and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
     path = config.getoption("--mockpbx-coverage-report")
     if path is not None:
@@ -198,6 +214,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"mockpbx API coverage: could not be read: {error}", yellow=True)
     report = config.stash.get(_COVERAGE, None)
     if report is None:
+        required = config.getoption("--mockpbx-coverage-fail-under")
+        if (required is not None or config.getoption("--mockpbx-coverage-report") is not None) \
+                and error is None and not _is_worker(config):
+            terminalreporter.section("mockpbx API coverage")
+            terminalreporter.write_line("mockpbx API coverage: nothing measured: no test used the mockpbx, "
+                                        "mockpbx_server or mockpbx_app fixtures", yellow=True)
+            if config.getoption("--mockpbx-coverage-report") is not None:
+                terminalreporter.write_line("mockpbx API coverage report NOT written: nothing was measured",
+                                            red=True, bold=True)
+            if required is not None:
+                terminalreporter.write_line(f"FAIL Required mockpbx API coverage of {required:g}% not reached: "
+                                            "nothing was measured", red=True, bold=True)
         return
     terminalreporter.section("mockpbx API coverage")
     for line in summary_lines(report):

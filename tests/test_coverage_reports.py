@@ -124,11 +124,37 @@ def test_a_failing_test_keeps_its_own_exit_status(client_tests: pytest.Pytester)
     result.stdout.fnmatch_lines(["FAIL Required mockpbx API coverage of 90% not reached*"])
 
 
-def test_no_summary_when_the_mockpbx_fixture_was_not_used(pytester: pytest.Pytester) -> None:
+def test_no_summary_when_no_mockpbx_fixture_was_used_and_no_coverage_asked(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
-    result = pytester.runpytest("--mockpbx-coverage-fail-under", "90", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == 0
     assert "mockpbx API coverage" not in result.stdout.str()
+
+
+def test_a_coverage_gate_with_nothing_measured_fails_and_says_why(pytester: pytest.Pytester) -> None:
+    """(Before: exit 0, no report, no word: a CI gate passed without ever being applied.)"""
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = pytester.runpytest("--mockpbx-coverage-fail-under", "90", "--mockpbx-coverage-report", "c.json",
+                                "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*nothing measured: no test used the mockpbx, mockpbx_server or mockpbx_app*",
+                                 "*report NOT written: nothing was measured*",
+                                 "*FAIL Required mockpbx API coverage of 90% not reached: nothing was measured*"])
+    assert not (pytester.path / "c.json").exists()
+
+
+@pytest.mark.parametrize("fixture", ["mockpbx_server", "mockpbx_client"])
+def test_the_other_fixtures_count_in_the_coverage(pytester: pytest.Pytester, fixture: str) -> None:
+    """(Before: only the `mockpbx` fixture counted; tests through these were not measured at all.)"""
+    call = ("mockpbx_server.request('POST', '/v1/auth', json_body={'username': 'x', 'password': 'y'})"
+            if fixture == "mockpbx_server" else
+            "mockpbx_client.post('/v1/auth', json={'username': 'x', 'password': 'y'})")
+    pytester.makepyfile(test_one=f"def test_one({fixture}):\n    {call}\n")
+    result = pytester.runpytest("--mockpbx-coverage-report", "c.json", "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
+    report = json.loads((pytester.path / "c.json").read_text())
+    met = [(o["operation"], o["status"], o["kind"]) for o in report["outcomes"] if o["count"]]
+    assert met == [("POST /v1/auth", 401, "invalid username or password")], met
 
 
 def test_a_bad_fail_under_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
