@@ -167,12 +167,19 @@ class Settings:
             if value is None:
                 continue
             try:
-                values[name] = value if isinstance(value, (Path, bool)) else _PARSERS[name](str(value))
+                if name in _FLAGS and not isinstance(value, (bool, str)):
+                    raise ValueError(f"must be true or false, got {value!r}")
+                if name not in _FLAGS and isinstance(value, bool):  # (was passed on: control_token=True
+                    raise ValueError(f"must be a value, not a boolean, got {value!r}")  # made /_mock/* a 500)
+                values[name] = value if isinstance(value, bool) or (isinstance(value, Path) and name == "fixtures") \
+                    else _PARSERS[name](str(value))
             except ValueError as error:
                 raise SettingsError(f"--{name.replace('_', '-')} {error}") from None
         return cls(**values)
 
 
+#: The settings that are true or false (given as a bool, or as text the parser reads).
+_FLAGS = frozenset(("control", "access_log", "freeze_clock"))
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "host": _text,
     "port": _int(0, 65535),

@@ -134,3 +134,13 @@ def test_the_serve_banner_describes_the_data_actually_loaded(tmp_path: Path) -> 
     default = Settings.load({}, days=3, calls_per_day=5)
     assert ("data: the embedded default fixtures: 2 account(s) in 2 domain(s), 3 fixture call(s), "
             "3 days of generated calls in 2 of 2 domain(s);") in banner(default, build_backend(default))
+
+
+@pytest.mark.parametrize("overrides", [{"control_token": True}, {"jwt_secret": True}, {"timezone": True},
+                                       {"port": True}, {"days": False}, {"control": 1}, {"access_log": 0.5}])
+def test_a_setting_of_the_wrong_kind_is_refused(overrides: dict[str, object]) -> None:
+    """A bool for a setting that is not true or false, or anything else for one that is. (Before: a
+    bool was passed on as it was: `MockPBX(control_token=True)` answered every control request 500.)"""
+    with pytest.raises(SettingsError, match="must be"):
+        Settings.load({}, **overrides)
+    assert Settings.load({}, control="false", access_log=True).control is False
