@@ -70,10 +70,17 @@ def bind(settings: Settings, backend: Backend, *, quiet: bool = False) -> BaseWS
     A connection that sends nothing for `body_timeout` seconds is closed: a stalled client
     holds its own thread only that long.
     """
+    from mockpbx.serving import StartupError, check_bindable
     from mockpbx.web.app import create_app
     handler = type("Handler", (_QuietHandler if quiet else _Handler,), {"timeout": settings.body_timeout})
-    return make_server(settings.host, settings.port, create_app(backend=backend), threaded=True,
-                       request_handler=handler)
+    # werkzeug ends the whole process (SystemExit) when it cannot listen: MockPBX(port=<busy>)
+    # would end a test session. An address that cannot be had is a StartupError here instead.
+    check_bindable(settings.host, settings.port)
+    try:
+        return make_server(settings.host, settings.port, create_app(backend=backend), threaded=True,
+                           request_handler=handler)
+    except SystemExit:  # taken between the check and the bind
+        raise StartupError(f"cannot listen on {settings.host}:{settings.port}") from None
 
 
 def banner(settings: Settings, backend: Backend, port: int | None = None) -> str:

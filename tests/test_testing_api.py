@@ -60,3 +60,18 @@ def test_connecting_to_a_running_server_with_a_control_token() -> None:
 def test_in_process_fixtures_of_the_plugin(mockpbx_client: Any) -> None:
     response = mockpbx_client.post("/v1/auth", json={"username": "foo@test.tel4vn.com", "password": "foo123"})
     assert response.status_code == 200 and response.get_json()["data"]["level"] == "admin"
+
+
+def test_a_port_that_cannot_be_had_is_an_exception_not_the_end_of_the_process() -> None:
+    """(Before: werkzeug's SystemExit(1), which `except Exception` does not catch: a plugin session
+    with a busy `port` in mockpbx_settings errored every test with it.)"""
+    import socket
+
+    from mockpbx.serving import StartupError
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(StartupError, match="in use"):
+            MockPBX(port=busy.getsockname()[1]).start()
+    with pytest.raises(StartupError):
+        MockPBX(host="256.0.0.1").start()
