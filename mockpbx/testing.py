@@ -4,7 +4,7 @@ Example:
     >>> from mockpbx.testing import MockPBX
     >>> with MockPBX(days=1, calls_per_day=10) as pbx:
     ...     token = pbx.token()
-    ...     pbx.advance_clock(3600)   # the token has now expired
+    ...     _ = pbx.advance_clock(3600)   # the token has now expired
     ...     pbx.call_log("2021-06-01 00:00:00", "2021-06-02 00:00:00", token=token).status
     401
 """
@@ -195,11 +195,15 @@ class MockPBX:
 
         The failure message lists the similar requests that were seen.
         """
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
+            raise ValueError(f"times must be a count from 0 up, got {times!r}")
         seen = self.requests()
-        matching = [e for e in seen if e["method"] == method.upper() and e["path"] == path]
+        prefix = path[:-1] if path.endswith("*") else None  # `/v1/*`, as `requests()` and the journal read it
+        matching = [e for e in seen if e["method"] == method.upper()
+                    and (e["path"].startswith(prefix) if prefix is not None else e["path"] == path)]
         if (times is None and matching) or (times is not None and len(matching) == times):
             return matching
-        similar = [e for e in seen if e["path"] == path or e["method"] == method.upper()] or seen
+        similar = [e for e in seen if e in matching or e["path"] == path or e["method"] == method.upper()] or seen
         lines = "\n".join(f"  {e['method']} {e['path']}{_query_text(e)} -> {e['status']}" for e in similar[-20:])
         wanted = "at least once" if times is None else f"{times} time(s)"
         raise AssertionError(f"expected {method.upper()} {path} {wanted}, saw it {len(matching)} time(s). "
