@@ -191,7 +191,8 @@ class MockPBX:
         self._control("DELETE", "/requests")
 
     def assert_requested(self, method: str, path: str, times: int | None = None) -> list[dict[str, Any]]:
-        """Assert that `method path` was requested (exactly `times` times, if given); returns the entries.
+        """Assert that `method path` (or a `prefix*` of paths, as `requests()` reads it) was requested
+        (exactly `times` times, if given); returns the entries.
 
         The failure message lists the similar requests that were seen.
         """
