@@ -178,6 +178,8 @@ class Settings:
         return cls(**values)
 
 
+#: The longest token lifetime the mock issues, in seconds (ten years).
+MAX_TOKEN_LIFETIME = 10 * 365 * 86400
 #: The settings that are true or false (given as a bool, or as text the parser reads).
 _FLAGS = frozenset(("control", "access_log", "freeze_clock"))
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -186,7 +188,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "seed": _int(0, 2**63 - 1),
     "fixtures": _path,
     "timezone": _zone,
-    "token_lifetime": _int(1, 10 * 365 * 86400),
+    "token_lifetime": _int(1, MAX_TOKEN_LIFETIME),
     "jwt_secret": _text,
     "days": _int(0, 3650),
     "calls_per_day": _int(0, 1_000_000),

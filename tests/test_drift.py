@@ -186,3 +186,15 @@ def test_a_hosts_text_stays_on_its_line_and_renders_as_text_in_markdown() -> Non
     markdown = to_markdown(report, Redactor())
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in markdown and "<b>" not in markdown
     assert "Bearer `<token>`" in markdown  # in a code span, shown as written
+
+
+@pytest.mark.parametrize("lifetime", [1_794_195_899_712, 2_400_000_000])  # milliseconds; a year-2100 expiry
+def test_a_token_lifetime_the_mock_cannot_issue_is_not_suggested(lifetime: int) -> None:
+    """(Before: drift suggested `--token-lifetime 1794195899712`, then crashed checking it:
+    "internal error: SettingsError", exit 2.)"""
+    from mockpbx.drift.compare import Row, suggest
+    from mockpbx.drift.observe import LIFETIME, Observations
+    host = Observations(values={LIFETIME: f"{lifetime} s"}, facts={LIFETIME: lifetime})
+    assert suggest(host, [Row(LIFETIME, f"{lifetime} s", "3600 s", False)]) == []
+    assert [s.option for s in suggest(Observations(facts={LIFETIME: 900}), [Row(LIFETIME, "900 s", "3600 s", False)])] \
+        == ["--token-lifetime"]

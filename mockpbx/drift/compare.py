@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockpbx.drift.observe import LIFETIME, PROFILE, ZONE, Observations, offset_text
+from mockpbx.settings import MAX_TOKEN_LIFETIME
 
 #: A lifetime measured from the host's Date header may be a second or two short.
 LIFETIME_SLACK = 2
@@ -78,7 +79,9 @@ def suggest(host: Observations, rows: list[Row]) -> list[Suggestion]:
         found.append(Suggestion("--profile", profile, PROFILE))
     if ZONE in differing and isinstance(zone, int) and zone_for(zone):
         found.append(Suggestion("--timezone", str(zone_for(zone)), ZONE))
-    if LIFETIME in differing and isinstance(lifetime, int) and lifetime > 0:
+    # (A lifetime the mock cannot issue, e.g. milliseconds taken for seconds, is left to "no option
+    # can match yet": suggesting it made the check of the suggestion fail on the setting's bound.)
+    if LIFETIME in differing and isinstance(lifetime, int) and 0 < _lifetime(lifetime) <= MAX_TOKEN_LIFETIME:
         found.append(Suggestion("--token-lifetime", str(_lifetime(lifetime)), LIFETIME))
     return found
 
