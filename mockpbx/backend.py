@@ -19,13 +19,16 @@ from mockpbx.domain.calllog import MAX_EXPLICIT_CALLS, CallLog
 from mockpbx.domain.calls import Call
 from mockpbx.domain.encoding import CallEncoder, call_encoder
 from mockpbx.domain.errors import ConflictError, InvalidRequestError
-from mockpbx.domain.records import account_from_record, call_from_record
+from mockpbx.domain.records import ACCOUNT_KEYS, CALL_KEYS, account_from_record, call_from_record, refuse_unknown_keys
 from mockpbx.domain.service import PbxService
 from mockpbx.domain.tokens import TokenIssuer
 from mockpbx.resources import default_fixtures_path
 from mockpbx.settings import Settings
 
 Traffic = dict[str, RollingTraffic | None]
+
+#: A call's keys through the control API: its domain is the request's (`domain_uuid` or `username`).
+_CONTROL_CALL_KEYS = tuple(k for k in CALL_KEYS if k != "domain_uuid")
 
 
 def call_encoding(settings: Settings) -> CallEncoder:
@@ -132,6 +135,7 @@ class Backend:
     def add_account(self, record: object) -> Account:
         """Validate and add an account (control API); unset ids are generated."""
         def validate() -> Mutation:
+            refuse_unknown_keys(record, ACCOUNT_KEYS)
             account = account_from_record(_account_defaults(record, self.store.version()))
             accounts = self.sync().accounts
             if len(accounts) >= MAX_ACCOUNTS:
@@ -164,6 +168,7 @@ class Backend:
         def validate() -> Mutation:
             if not isinstance(record, Mapping):
                 raise InvalidRequestError("the request body must be a JSON object")
+            refuse_unknown_keys(record, ("domain_uuid", "username", "calls"))
             domain = self._domain_of(record)
             calls = record.get("calls")
             if not isinstance(calls, list) or not calls:
@@ -171,6 +176,7 @@ class Backend:
             parsed = []
             for index, call in enumerate(calls):
                 try:
+                    refuse_unknown_keys(call, _CONTROL_CALL_KEYS)  # (the domain is the request's)
                     parsed.append(call_from_record(call))
                 except InvalidRequestError as error:
                     raise InvalidRequestError(f"calls[{index}]: {error.message}") from None

@@ -170,7 +170,9 @@ class MockPBX:
     def add_calls(self, calls: Sequence[Mapping[str, Any]], *, domain_uuid: str | None = None,
                   username: str | None = None) -> int:
         """Add calls to a domain (the demo domain by default); returns how many were added."""
-        target = {"username": username} if username else {"domain_uuid": domain_uuid or DEMO_DOMAIN}
+        # Both or an empty one go to the server as given, which names the mistake (they were dropped).
+        target = {"domain_uuid": DEMO_DOMAIN} if domain_uuid is None and username is None else \
+            {k: v for k, v in (("domain_uuid", domain_uuid), ("username", username)) if v is not None}
         return int(self._control("POST", "/calls", {**target, "calls": list(calls)})["added"])
 
     def add_fault(self, method: str, path: str, **rule: Any) -> dict[str, Any]:

@@ -357,3 +357,40 @@ def test_a_2xx_fault_with_ordinary_headers_is_served(client: FlaskClient) -> Non
     assert status == 201
     answer = client.get("/healthz")
     assert answer.status_code == 200 and answer.get_json() == {"ok": 1} and answer.headers["X-Trace"] == "t"
+
+
+@pytest.mark.parametrize("path, body, message", [
+    ("/accounts", {"login": "a@x", "password": "p", "apikey": "k"}, "unknown key 'apikey' (did you mean 'api_key'?)"),
+    ("/faults", {"path": "/healthz", "status": 503, "time": 1}, "unknown key 'time' (did you mean 'times'?)"),
+    ("/faults", {"path": "/healthz", "delay": 3000}, "unknown key 'delay' (did you mean 'delay_ms'?)"),
+    ("/reset", {"x": 1}, "unknown key 'x' (known keys: coverage)"),
+    ("/clock", {"frozen": True, "frozn": False}, "unknown key 'frozn' (did you mean 'frozen'?)"),
+    ("/calls", {"domain": DEMO_DOMAIN, "calls": [CALL]}, "unknown key 'domain' (did you mean 'domain_uuid'?)"),
+    ("/calls", {"domain_uuid": DEMO_DOMAIN, "calls": [{**CALL, "duraton": 5}]},
+     "calls[0]: unknown key 'duraton' (did you mean 'duration'?)"),
+    ("/accounts", {"login": "a@x", "password": "p" * 257}, "password must be at most 256 characters"),
+    ("/calls", {"domain_uuid": DEMO_DOMAIN, "calls": [{**CALL, "source": "1" * 65}]},
+     "calls[0]: source must be at most 64 characters"),
+])
+def test_a_control_request_with_a_key_or_value_it_cannot_use_is_400_naming_it(
+        client: FlaskClient, path: str, body: object, message: str) -> None:
+    """(Before: unknown keys were ignored, so a typo took a default (a permanent fault for `time`, a
+    0 ms delay for `delay`); an account with a 300-character password was added that the API then
+    refused at every login; a call whose source the `source` filter cannot take was kept.)"""
+    before = client.get("/_mock/faults").get_json(), client.get("/_mock/accounts").get_json()
+    status, answer = post(client, path, body)
+    assert (status, answer["error"]) == (400, message)
+    assert (client.get("/_mock/faults").get_json(), client.get("/_mock/accounts").get_json()) == before
+
+
+def test_the_python_api_passes_mistakes_on_for_the_server_to_name() -> None:
+    from mockpbx.testing import MockControlError, MockPBX
+    with MockPBX(days=0) as pbx:
+        with pytest.raises(MockControlError, match="did you mean 'times'"):
+            pbx.add_fault("GET", "/healthz", status=503, time=1)
+        with pytest.raises(MockControlError, match="give exactly one of domain_uuid and username"):
+            pbx.add_calls([CALL], domain_uuid="nope", username="foo@test.tel4vn.com")
+        with pytest.raises(MockControlError, match="domain_uuid"):
+            pbx.add_calls([CALL], domain_uuid="")
+        assert pbx.add_calls([CALL]) == 1  # the demo domain, by default
+        assert pbx.request("GET", "/healthz").status == 200  # no fault was left behind

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from mockpbx.domain.errors import ConflictError, InvalidRequestError
+from mockpbx.domain.records import refuse_unknown_keys
 
 KINDS = ("error", "delay", "drop", "malformed")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -16,6 +17,8 @@ MAX_DELAY_MS = 60_000
 #: The most fault rules active at once: every tracked request is matched against them in turn, and
 #: a rule's body may be up to the body limit, so rules added without ever being cleared must stop.
 MAX_FAULTS = 1000
+#: What a fault rule may say.
+FAULT_KEYS = ("method", "path", "kind", "status", "body", "headers", "delay_ms", "times")
 #: The most requests one rule can count (the shared store of `--workers N` keeps it as a 64-bit
 #: integer; a larger one was a 500 there and 201 with one worker). Omitted `times` is until cleared.
 MAX_TIMES = 2_147_483_647
@@ -78,6 +81,7 @@ def fault_from_record(record: object, fault_id: int) -> Fault:
     """Validate a fault request; errors name the field."""
     if not isinstance(record, Mapping):
         raise InvalidRequestError("the request body must be a JSON object")
+    refuse_unknown_keys(record, FAULT_KEYS)
     method = _field(record, "method", str, "*")
     path = _field(record, "path", str, None)
     kind = _field(record, "kind", str, None)

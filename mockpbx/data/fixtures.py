@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -13,15 +12,13 @@ from mockpbx.domain.accounts import Account, AccountBook
 from mockpbx.domain.calls import Call
 from mockpbx.domain.encoding import LONE_SURROGATE, loads_strict, utf8_encodable
 from mockpbx.domain.errors import DataError, InvalidRequestError
-from mockpbx.domain.records import account_from_record, call_from_record
+from mockpbx.domain.records import ACCOUNT_KEYS, CALL_KEYS, account_from_record, call_from_record, unknown_keys
 
 FORMAT = "mockpbx-fixtures/1"
 #: The keys each part of a file may have; any other is reported with the nearest of these.
 # `recording`: the header `mockpbx record` writes (what was recorded, from where); informational.
 TOP_KEYS = ("format", "description", "recording", "accounts", "domains", "calls")
-ACCOUNT_KEYS = ("login", "password", "user_uuid", "domain_uuid", "username", "api_key", "level")
 DOMAIN_KEYS = ("domain_uuid", "sources", "generate", "calls_per_day")
-CALL_KEYS = ("domain_uuid", "source", "destination", "start_time", "duration", "end_time", "amount")
 #: How many problems of a file are listed, at most (the rest are counted).
 MAX_PROBLEMS = 20
 
@@ -50,19 +47,6 @@ class Fixtures:
         for account in self.accounts:
             specs.setdefault(account.domain_uuid, DomainSpec(account.domain_uuid))
         return list(specs.values())
-
-
-def unknown_keys(record: object, known: Sequence[str]) -> list[str]:
-    """A message for each key of `record` not in `known`, naming the nearest known key."""
-    if not isinstance(record, Mapping):
-        return []
-    messages = []
-    for key in record:
-        if key not in known:
-            nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"did you mean {nearest[0]!r}?" if nearest else f"known keys: {', '.join(known)}"
-            messages.append(f"unknown key {key!r} ({hint})")
-    return messages
 
 
 class _Problems:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from mockpbx.domain.accounts import LEVELS, Account
 from mockpbx.domain.calls import MAX_START, Call
 from mockpbx.domain.errors import InvalidRequestError
 from mockpbx.domain.rates import amount_for
+from mockpbx.domain.service import FIELD_MAX_LENGTH
+from mockpbx.domain.window import SOURCE_MAX_LENGTH
 
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})")
 MAX_DURATION = 7 * 86400
+#: The keys an account and a call may have (in a fixture file and through the control API).
+ACCOUNT_KEYS = ("login", "password", "user_uuid", "domain_uuid", "username", "api_key", "level")
+CALL_KEYS = ("domain_uuid", "source", "destination", "start_time", "duration", "end_time", "amount")
+#: The longest number a call's source or destination may be: what the call log's `source` filter
+#: takes, so that every call can be found by its source.
+NUMBER_MAX_LENGTH = SOURCE_MAX_LENGTH
 #: 9999-12-31T23:59:59Z: the last end_time (and start_time) a four-digit year can write.
 LAST_END = 253_402_300_799
 
@@ -31,12 +40,36 @@ def parse_rfc3339(name: str, value: object) -> int:
     return moment
 
 
-def _text(record: Mapping[str, object], name: str, *, required: bool = True, default: str = "") -> str:
+def unknown_keys(record: object, known: Sequence[str]) -> list[str]:
+    """A message for each key of `record` not in `known`, naming the nearest known key."""
+    if not isinstance(record, Mapping):
+        return []
+    messages = []
+    for key in record:
+        if key not in known:
+            nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"did you mean {nearest[0]!r}?" if nearest else f"known keys: {', '.join(known)}"
+            messages.append(f"unknown key {key!r} ({hint})")
+    return messages
+
+
+def refuse_unknown_keys(record: object, known: Sequence[str]) -> None:
+    """Raise InvalidRequestError naming a key of `record` not in `known`: a typo (`time` for
+    `times`, `apikey` for `api_key`) is a 400 that says so, not a default silently taken."""
+    messages = unknown_keys(record, known)
+    if messages:
+        raise InvalidRequestError("; ".join(messages))
+
+
+def _text(record: Mapping[str, object], name: str, *, required: bool = True, default: str = "",
+          longest: int = FIELD_MAX_LENGTH) -> str:
     if name not in record and not required:
         return default
     value = record.get(name)
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(f"{name} must be a non-empty string")
+    if len(value) > longest:  # (what the API would then refuse: an account no one could log in to)
+        raise InvalidRequestError(f"{name} must be at most {longest} characters")
     return value
 
 
@@ -57,8 +90,8 @@ def call_from_record(record: object) -> Call:
     """
     if not isinstance(record, Mapping):
         raise InvalidRequestError("a call must be a JSON object")
-    source = _text(record, "source")
-    destination = _text(record, "destination")
+    source = _text(record, "source", longest=NUMBER_MAX_LENGTH)
+    destination = _text(record, "destination", longest=NUMBER_MAX_LENGTH)
     start = parse_rfc3339("start_time", record.get("start_time"))
     duration = _count(record, "duration", MAX_DURATION)
     if "end_time" in record:

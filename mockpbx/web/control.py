@@ -10,7 +10,7 @@ from mockpbx.clock import SUPPORTED_RANGE, in_supported_range
 from mockpbx.control.state import filter_requests
 from mockpbx.domain.calls import rfc3339
 from mockpbx.domain.errors import AuthenticationError, InvalidRequestError
-from mockpbx.domain.records import parse_rfc3339
+from mockpbx.domain.records import parse_rfc3339, refuse_unknown_keys
 from mockpbx.resources import control_contract_path, load_contract
 from mockpbx.web.api import json_body, needs_json
 from mockpbx.web.pages import DASHBOARD_PREFIX
@@ -63,6 +63,7 @@ def reset() -> Response:
     body = _body() if request.content_length or request.headers.get("Transfer-Encoding") else {}
     if not isinstance(body, dict):
         raise InvalidRequestError("the request body must be a JSON object")
+    refuse_unknown_keys(body, ("coverage",))
     if not isinstance(body.get("coverage", False), bool):
         raise InvalidRequestError("coverage must be true or false")
     backend().store.reset()
@@ -103,6 +104,7 @@ def set_clock() -> Response:
     body = _body()
     if not isinstance(body, dict):
         raise InvalidRequestError("the request body must be a JSON object")
+    refuse_unknown_keys(body, ("advance_seconds", "now", "frozen"))
     advance, now, frozen = body.get("advance_seconds"), body.get("now"), body.get("frozen")
     if "advance_seconds" in body and "now" in body:
         raise InvalidRequestError("give advance_seconds or now, not both")
