@@ -394,3 +394,18 @@ def test_the_python_api_passes_mistakes_on_for_the_server_to_name() -> None:
             pbx.add_calls([CALL], domain_uuid="")
         assert pbx.add_calls([CALL]) == 1  # the demo domain, by default
         assert pbx.request("GET", "/healthz").status == 200  # no fault was left behind
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://localhost:1"}])
+def test_a_page_of_another_origin_cannot_change_the_mock(client: FlaskClient, headers: dict[str, str]) -> None:
+    """(Before: `POST /_mock/reset` with a form's Content-Type and no body, which a page on any
+    site can send without a CORS preflight, reset a developer's local mock.)"""
+    client.post("/_mock/faults", json={"path": "/healthz", "status": 503})
+    for method, path in [("POST", "/_mock/reset"), ("DELETE", "/_mock/faults"), ("POST", "/_mock/clock")]:
+        answer = client.open(path, method=method, headers={**headers, "Content-Type": "text/plain"})
+        assert answer.status_code == 403 and "another origin" in answer.get_json()["error"], (method, answer.data)
+    assert len(client.get("/_mock/faults", headers=headers).get_json()["data"]) == 1  # reading is harmless
+    same = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}  # the dashboard's own requests
+    assert client.delete("/_mock/faults", headers=same).status_code == 200
+    assert client.post("/_mock/reset").status_code == 200  # clients that are not browsers send neither header

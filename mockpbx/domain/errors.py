@@ -19,6 +19,10 @@ class AuthenticationError(DomainError):
     """Wrong credentials, an unknown api_key, or a bad or expired token (HTTP 401)."""
 
 
+class ForbiddenError(DomainError):
+    """A request the mock will not take from where it came, e.g. another site's page (HTTP 403)."""
+
+
 class ConflictError(DomainError):
     """A record that clashes with an existing one, e.g. a login taken (HTTP 409)."""
 

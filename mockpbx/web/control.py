@@ -9,7 +9,7 @@ from mockpbx.backend import Backend
 from mockpbx.clock import SUPPORTED_RANGE, in_supported_range
 from mockpbx.control.state import filter_requests
 from mockpbx.domain.calls import rfc3339
-from mockpbx.domain.errors import AuthenticationError, InvalidRequestError
+from mockpbx.domain.errors import AuthenticationError, ForbiddenError, InvalidRequestError
 from mockpbx.domain.records import parse_rfc3339, refuse_unknown_keys
 from mockpbx.resources import control_contract_path, load_contract
 from mockpbx.web.api import json_body, needs_json
@@ -39,6 +39,31 @@ def check_control_token() -> None:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
             raise AuthenticationError("the control API needs the control token (Authorization: Bearer <token>)")
+
+
+#: Methods that change the mock: refused from another site's page (see `refuse_cross_site`).
+_CHANGING = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+
+
+@control.before_app_request
+def refuse_cross_site() -> None:
+    """A request that changes the mock, sent by a browser from a page of another origin, is 403.
+
+    A page on any site could otherwise reset or fault a developer's local mock: a POST with no
+    body, or a form's, needs no CORS preflight. Browsers say where such a request comes from
+    (`Origin`, `Sec-Fetch-Site`); the dashboard's own requests are same-origin, and clients
+    that are not browsers (curl, the pytest plugin, verify) send neither, so nothing changes
+    for them."""
+    if request.method not in _CHANGING:
+        return
+    path = request.path
+    if not (path == control.url_prefix or path.startswith(f"{control.url_prefix}/")):
+        return
+    origin = request.headers.get("Origin")
+    site = request.headers.get("Sec-Fetch-Site", "")
+    if site in ("cross-site", "same-site") or (origin is not None and origin.rstrip("/") != request.host_url.rstrip("/")):
+        raise ForbiddenError(f"the control API takes no requests from another origin's page "
+                             f"(Origin: {origin or 'none'}, Sec-Fetch-Site: {site or 'none'})")
 
 
 def _body() -> object:

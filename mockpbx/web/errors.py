@@ -7,13 +7,13 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from mockpbx.domain.errors import AuthenticationError, ConflictError, DomainError, InvalidRequestError
+from mockpbx.domain.errors import AuthenticationError, ConflictError, DomainError, ForbiddenError, InvalidRequestError
 from mockpbx.web.bodies import BODY_ERROR
 from mockpbx.web.responses import error_response
 
 log = logging.getLogger("mockpbx")
 
-_STATUS = {InvalidRequestError: 400, AuthenticationError: 401, ConflictError: 409}
+_STATUS = {InvalidRequestError: 400, AuthenticationError: 401, ForbiddenError: 403, ConflictError: 409}
 
 
 def domain_error_response(error: DomainError, bearer_realm: bool = False) -> Response:
