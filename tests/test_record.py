@@ -310,3 +310,44 @@ def test_the_output_is_written_through_a_symlink_and_into_a_fifo_and_never_repla
     reader.join(timeout=30)
     assert outcome.code == 0, outcome.err
     assert stat.S_ISFIFO(fifo.stat().st_mode) and json.loads(read[0])["format"] == "mockpbx-fixtures/1"
+
+
+def _paging_broken(how: str) -> Any:
+    def answer(request: Any, response: Any) -> Any:
+        if request.path == "/v1/call/log" and response.status_code == 200:
+            body = json.loads(response.get_data())
+            if how == "total too high":
+                body["total"] += 500
+            response.set_data(json.dumps(body))
+        return response
+
+    def query(q: dict[str, str]) -> dict[str, str]:  # (pages of 100 at most, as some hosts cap `limit`)
+        capped = {**q, "limit": "100"}
+        return {k: v for k, v in capped.items() if k != "offset"} if how == "offset ignored" else capped
+    return answer, query
+
+
+@pytest.mark.parametrize(("how", "problem"), [
+    ("offset ignored", "holds the same calls as the one before it: the host seems to ignore offset"),
+    ("total too high", "its paging does not add up"),
+])
+def test_a_host_whose_paging_does_not_add_up_is_not_recorded(app: WSGIApp, tmp_path: Path, how: str,
+                                                             problem: str) -> None:
+    """(Before: a host that ignored offset was recorded with every call twice, one that said 500
+    more than it had with the calls it had, both as "complete": true, exit 0.)"""
+    answer, query = _paging_broken(how)
+    with source_host(Rewrite(app, query=query, answer=answer)) as (url, _):
+        outcome = run_record(url, tmp_path / "broken.json")
+    assert outcome.code == 2 and not outcome.path.exists(), outcome.err
+    assert problem in outcome.err.splitlines()[-1]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_request(source: str, tmp_path: Path) -> None:
+    """(Before: record read every window, then failed at the end with the whole budget spent.)"""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    outcome = run_record(source, blocker / "sub" / "r.json")
+    assert outcome.code == 2 and "cannot be written" in outcome.err
+    assert "requests used" not in outcome.out and "0 of" not in outcome.err
+    made = run_record(source, tmp_path / "new" / "dir" / "r.json")  # a missing directory is made, as verify does
+    assert made.code == 0 and made.path.exists(), made.err

@@ -138,14 +138,21 @@ class CallLogReader:
         """The window's records, or None if its total changed between pages."""
         records: list[object] = []
         total: int | None = None
+        previous: list[object] = []
         for body in self._walk(window):
             data = body["data"] if isinstance(body["data"], list) else []
             page_total = int(str(body["total"]))
             if total is not None and page_total != total:
                 return None, page_total
-            total = page_total
+            if data and data == previous:  # a fixture file of it would hold each call twice or more
+                raise RecordError(f"{window.start} .. {window.end}: the page at offset {len(records)} holds the same "
+                                  "calls as the one before it: the host seems to ignore offset; nothing recorded")
+            total, previous = page_total, data
             records += data
             self.progress(f"{label} {window.start} .. {window.end}: {len(records)} of {total} calls")
+        if len(records) != (total or 0):  # "every window has the recorded total" would not hold
+            raise RecordError(f"{window.start} .. {window.end}: the host's pages held {len(records)} calls but its "
+                              f"total says {total}: its paging does not add up; nothing recorded")
         return records, total or 0
 
     def _walk(self, window: Window) -> Iterator[dict[str, object]]:

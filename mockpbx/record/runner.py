@@ -128,6 +128,22 @@ class _Run:
         return document, numbers
 
 
+def _check_writable(output: Path) -> None:
+    """Raise RecordError now if the file could not be written at the end: its directory is made if
+    missing (as verify does for its reports), and must take a new file."""
+    target = output.resolve() if output.is_symlink() else output
+    if target.exists() and not target.is_file():
+        if not os.access(target, os.W_OK):
+            raise RecordError(f"{output} cannot be written")
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RecordError(f"{output} cannot be written: {error.strerror or error}") from None
+    if not os.access(target.parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise RecordError(f"{output} cannot be written: {target.parent} takes no new file")
+
+
 def _write(output: Path, text: str) -> None:
     """Write the file whole or not at all: a partial file next to it, then renamed over it (through
     a symlink, over its target). Something else that exists there, a device, a FIFO or
@@ -164,6 +180,7 @@ def record(options: RecordOptions, *, out: TextIO | None = None, err: TextIO | N
         err.write(NOT_ANONYMISED + "\n")
     run = _Run(options, client, client.redactor, err)
     try:
+        _check_writable(options.output)  # before the first request: not after the whole budget is spent
         run.fetch()
         if not run.recorded:
             raise RecordError(run.stopped or "nothing was recorded")
