@@ -91,6 +91,15 @@ class Backend:
         self.coverage = Coverage.for_contract(self.settings.api_profile.contract(), self.store)
         self._rebuild()
 
+    def data_warnings(self) -> list[str]:
+        """What a user starting this mock should know of its data, a line each (on stderr at start-up)."""
+        recorded = self.fixtures.recorded_timezone
+        if recorded and recorded != self.settings.timezone:
+            return [f"mockpbx: {self.settings.fixtures} was recorded from a host that reads windows in {recorded}; "
+                    f"this mock reads them in {self.settings.timezone}, so a window's total can differ from the "
+                    f"recorded one: start it with --timezone {recorded} to serve them as recorded"]
+        return []
+
     def describe_data(self) -> str:
         """The start-up data in words, e.g. for the banner: where from, what, and what is generated."""
         source = str(self.settings.fixtures) if self.settings.fixtures else "the embedded default fixtures"

@@ -145,12 +145,17 @@ def serve(dev: bool, **values: Any) -> None:
     for warning in serving.exposure_warnings(settings):
         click.echo(warning, err=True)
     if dev:
-        run(settings, _backend(settings))
+        backend = _backend(settings)
+        for warning in backend.data_warnings():
+            click.echo(warning, err=True)
+        run(settings, backend)
         return
     try:
         backend, shared = serving.prepare(settings)
     except DataError as error:
         raise _StartupError(f"bad fixture file: {error}") from None
+    for warning in backend.data_warnings():
+        click.echo(warning, err=True)
     try:
         serving.run_production(settings, backend, banner(settings, backend))
     finally:

@@ -132,3 +132,19 @@ def test_the_problems_listed_are_capped(tmp_path: Path) -> None:
     assert len(lines) == 21 and lines[19].endswith("calls[19]: start_time must be an RFC 3339 time with whole "
                                                    "seconds, e.g. 2021-06-01T13:02:13Z")
     assert lines[20] == f"{tmp_path}/fixtures.json: and 10 more problems (30 in all)"
+
+
+def test_a_recording_read_in_another_time_zone_is_said_at_start_up(tmp_path: Path) -> None:
+    """(Before: a recording made with `--timezone UTC` served other totals than recorded under the
+    default zone, and nothing said why.)"""
+    from mockpbx.backend import build_backend
+    from mockpbx.settings import Settings
+    path = tmp_path / "recorded.json"
+    path.write_text(json.dumps({"format": "mockpbx-fixtures/1", "recording": {"timezone": "UTC"},
+                                "accounts": [{"login": "a@x", "password": "p", "user_uuid": "u", "domain_uuid": "d",
+                                              "username": "a", "api_key": "k"}],
+                                "domains": [{"domain_uuid": "d", "generate": False}], "calls": []}))
+    [warning] = build_backend(Settings.load({}, fixtures=str(path))).data_warnings()
+    assert "reads windows in UTC" in warning and "start it with --timezone UTC" in warning
+    assert build_backend(Settings.load({}, fixtures=str(path), timezone="UTC")).data_warnings() == []
+    assert build_backend(Settings.load({})).data_warnings() == []

@@ -40,6 +40,9 @@ class Fixtures:
     accounts: tuple[Account, ...]
     domains: tuple[DomainSpec, ...]
     calls: tuple[tuple[str, Call], ...] = field(default=())
+    #: The time zone a recording's host read its windows in (`recording.timezone`, written by
+    #: `mockpbx record`), if the file says: the recorded totals hold for windows read in it.
+    recorded_timezone: str | None = None
 
     def domain_specs(self) -> list[DomainSpec]:
         """Every domain with an account or a spec; domains without a spec get the defaults."""
@@ -141,7 +144,9 @@ def parse_fixtures(document: object, path: Path) -> Fixtures:
                 raise ValueError(f"domain_uuid must name a domain of an account or of domains, got {domain!r}")
             calls.append((domain, call_from_record(record)))
     problems.raise_if_any()
-    return Fixtures(tuple(book), tuple(domains), tuple(calls))
+    recording = document.get("recording")
+    zone = recording.get("timezone") if isinstance(recording, dict) else None
+    return Fixtures(tuple(book), tuple(domains), tuple(calls), zone if isinstance(zone, str) else None)
 
 
 def load_fixtures(path: Path) -> Fixtures:
