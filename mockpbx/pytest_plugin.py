@@ -109,6 +109,8 @@ def mockpbx_server(request: pytest.FixtureRequest, mockpbx_settings: dict[str, A
         if status != 200:
             pytest.fail(f"mockpbx: {url} (--mockpbx-url or MOCKPBX_URL) is not a mockpbx: GET /healthz "
                         f"answered {status}", pytrace=False)
+    if not url:
+        _start(server)
     with server:
         if url:  # counts from before this session are not its own (the `mockpbx` fixture clears them too)
             try:
@@ -120,6 +122,20 @@ def mockpbx_server(request: pytest.FixtureRequest, mockpbx_settings: dict[str, A
             request.config.stash[_COVERAGE] = server.coverage()
         except (OSError, RuntimeError, ValueError) as error:  # reported, never a crash at teardown
             request.config.stash[_COVERAGE_ERROR] = str(error)
+
+
+def _start(server: MockPBX) -> None:
+    """Start the session's server; settings it cannot start with fail the tests in one line each.
+    (A traceback would show `mockpbx_settings` whole, a jwt_secret or control_token included, in
+    the terminal and in JUnit XML.)"""
+    from mockpbx.domain.errors import DataError
+    from mockpbx.serving import StartupError
+    from mockpbx.settings import SettingsError
+    try:
+        server.start()
+    except (SettingsError, StartupError, DataError) as error:
+        pytest.fail(f"mockpbx: the session's server cannot start with these mockpbx_settings: {error}",
+                    pytrace=False)
 
 
 @pytest.fixture
@@ -142,9 +158,14 @@ def mockpbx(request: pytest.FixtureRequest, mockpbx_server: MockPBX) -> MockPBX:
 def mockpbx_app(request: pytest.FixtureRequest, mockpbx_settings: dict[str, Any]) -> Iterator[Any]:
     """An in-process Flask app of the mock (no socket); what its test met counts in the session's
     API coverage."""
-    from mockpbx.settings import Settings
+    from mockpbx.domain.errors import DataError
+    from mockpbx.settings import Settings, SettingsError
     from mockpbx.web.app import create_app
-    app = create_app(Settings.load({}, **mockpbx_settings))
+    try:
+        app = create_app(Settings.load({}, **mockpbx_settings))
+    except (SettingsError, DataError) as error:  # one line, not mockpbx_settings whole (see _start)
+        pytest.fail(f"mockpbx: the in-process app cannot be made with these mockpbx_settings: {error}",
+                    pytrace=False)
     yield app
     request.config.stash.setdefault(_APP_COVERAGE, []).append(app.extensions["mockpbx"].coverage.to_json())
 

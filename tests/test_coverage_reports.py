@@ -289,3 +289,20 @@ def test_the_readme_shows_the_real_summary_of_the_example_tests() -> None:
     readme = (root / "README.md").read_text(encoding="utf-8").split("\n## API coverage", 1)[1]
     shown = re.findall(r"```text\n(.*?)```", readme, re.DOTALL)[0]
     assert shown == "\n".join(lines[first:end]) + "\n"
+
+
+def test_settings_the_server_cannot_start_with_fail_in_one_line_without_their_secrets(
+        pytester: pytest.Pytester) -> None:
+    """(Before: the traceback showed `mockpbx_settings` whole, jwt_secret and control_token
+    included, in the terminal and in the JUnit XML.)"""
+    pytester.makeconftest("import pytest\n\n@pytest.fixture(scope='session')\ndef mockpbx_settings():\n"
+                          "    return {'jwt_secret': 'MyJwtSecretXYZ', 'control_token': 'CtlTokSecret',"
+                          " 'token_lifetime': 0}\n")
+    pytester.makepyfile(test_one="def test_one(mockpbx):\n    pass\n\ndef test_two(mockpbx_client):\n    pass\n")
+    result = pytester.runpytest("--junitxml=j.xml", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*mockpbx: the session's server cannot start with these mockpbx_settings: "
+                                 "--token-lifetime must be*",
+                                 "*mockpbx: the in-process app cannot be made with these mockpbx_settings*"])
+    shown = result.stdout.str() + (pytester.path / "j.xml").read_text()
+    assert "MyJwtSecretXYZ" not in shown and "CtlTokSecret" not in shown
