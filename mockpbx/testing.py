@@ -70,11 +70,12 @@ class MockPBX:
         return self
 
     def stop(self) -> None:
-        """Stop a server started here."""
+        """Stop a server started here (its `url` is then empty: a request raises RuntimeError)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            self.url = ""
 
     def __enter__(self) -> MockPBX:
         return self.start()
@@ -85,9 +86,13 @@ class MockPBX:
     # -- HTTP --------------------------------------------------------------------------------
     def request(self, method: str, path: str, *, json_body: Any = None, query: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, timeout: float = 10) -> Reply:
-        """Send one request to the server and return its answer (any status)."""
+        """Send one request to the server and return its answer (any status). Aware datetimes in
+        `json_body` are sent as RFC 3339 text."""
+        if not self.url:
+            raise RuntimeError("this MockPBX is not running: start() it (or use it in a `with` block) first"
+                               if self._given_url is None else "this MockPBX has no URL")
         url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
-        data = None if json_body is None else json.dumps(json_body).encode()
+        data = None if json_body is None else json.dumps(json_body, default=_json_value).encode()
         all_headers = {**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})}
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
         try:
@@ -113,16 +118,12 @@ class MockPBX:
     def login(self, username: str = DEMO_LOGIN, password: str = DEMO_PASSWORD) -> dict[str, str]:
         """POST /v1/auth; returns the account data."""
         reply = self.request("POST", "/v1/auth", json_body={"username": username, "password": password})
-        if reply.status != 200:
-            raise MockControlError(f"login answered {reply.status}: {reply.body}")
-        return reply.body["data"]  # type: ignore[no-any-return]
+        return _data(reply, "login", "api_key")
 
     def token(self, api_key: str = DEMO_API_KEY) -> str:
         """POST /v1/auth/token; returns the bearer token."""
         reply = self.request("POST", "/v1/auth/token", json_body={"api_key": api_key})
-        if reply.status != 200:
-            raise MockControlError(f"token answered {reply.status}: {reply.body}")
-        return reply.body["data"]["token"]  # type: ignore[no-any-return]
+        return str(_data(reply, "token", "token")["token"])
 
     def call_log(self, start_date: str, end_date: str, *, token: str | None = None, **query: Any) -> Reply:
         """GET /v1/call/log with a token (a fresh demo token by default)."""
@@ -153,8 +154,9 @@ class MockPBX:
 
     def set_clock(self, when: datetime | str, *, frozen: bool | None = None) -> datetime:
         """Jump to a time (an aware datetime or RFC 3339 text), optionally freezing the clock."""
-        text = when if isinstance(when, str) else when.isoformat(timespec="seconds").replace("+00:00", "Z")
-        body: dict[str, Any] = {"now": text}
+        if not isinstance(when, (datetime, str)) or (isinstance(when, datetime) and when.tzinfo is None):
+            raise TypeError(f"set_clock takes an aware datetime or RFC 3339 text, got {when!r}")
+        body: dict[str, Any] = {"now": when if isinstance(when, str) else _json_value(when)}
         if frozen is not None:
             body["frozen"] = frozen
         return _when(self._control("POST", "/clock", body))
@@ -215,6 +217,23 @@ class MockPBX:
 
 class MockControlError(RuntimeError):
     """A control or helper request was refused; the message has the status and the error."""
+
+
+def _json_value(value: object) -> str:
+    """An aware datetime as RFC 3339 text with whole seconds (`Z` for UTC), for a request body."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot send {value!r} as JSON" + (" (a datetime needs a time zone)"
+                                                         if isinstance(value, datetime) else ""))
+
+
+def _data(reply: Reply, what: str, field: str) -> dict[str, Any]:
+    """The `data` object of a 200 answer that holds `field`, else MockControlError saying what came
+    (a fault may answer 200 with another body)."""
+    data = reply.body.get("data") if isinstance(reply.body, dict) else None
+    if reply.status != 200 or not isinstance(data, dict) or field not in data:
+        raise MockControlError(f"{what} answered {reply.status} without data.{field}: {reply.body!r}"[:500])
+    return data
 
 
 def _decode(raw: bytes) -> Any:

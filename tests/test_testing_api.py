@@ -75,3 +75,27 @@ def test_a_port_that_cannot_be_had_is_an_exception_not_the_end_of_the_process() 
             MockPBX(port=busy.getsockname()[1]).start()
     with pytest.raises(StartupError):
         MockPBX(host="256.0.0.1").start()
+
+
+def test_misuse_of_a_mockpbx_gets_errors_that_say_what_to_do() -> None:
+    """(Before: `ValueError: unknown url type: '/_mock/clock'` before start, a raw `URLError` after
+    stop, `TypeError: date.isoformat() takes no keyword arguments` for a date, "not JSON
+    serializable" for a datetime in a call, and `'NoneType' object is not subscriptable` when a
+    fault answered the token request with a 200 of another shape.)"""
+    from datetime import date, datetime, timezone
+    pbx = MockPBX(days=0)
+    with pytest.raises(RuntimeError, match="not running: start"):
+        pbx.now()
+    with pbx:
+        with pytest.raises(TypeError, match="an aware datetime or RFC 3339 text"):
+            pbx.set_clock(date(2024, 1, 1))  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="aware datetime"):
+            pbx.set_clock(datetime(2024, 1, 1))
+        start = datetime(2021, 6, 3, 2, 0, tzinfo=timezone.utc)
+        assert pbx.add_calls([{"source": "0899123456", "destination": "0971234567", "start_time": start,
+                               "duration": 30}]) == 1
+        pbx.add_fault("POST", "/v1/auth/token", status=200, body={"ok": True}, times=1)
+        with pytest.raises(MockControlError, match="token answered 200 without data.token"):
+            pbx.token()
+    with pytest.raises(RuntimeError, match="not running"):
+        pbx.now()
