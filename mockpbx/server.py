@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import sys
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
 
 from mockpbx.backend import Backend
 from mockpbx.settings import Settings
@@ -48,12 +49,71 @@ class _Handler(WSGIRequestHandler):
         the target as Latin-1 already, and werkzeug would encode it as UTF-8 once more: raw UTF-8
         in a query (`source=€`) reached the app as `â\x82¬` encoded again, and the API read it so."""
         environ: dict[str, Any] = super().make_environ()
+        if isinstance(environ.get("wsgi.input"), DechunkedInput):  # werkzeug's, for a chunked body
+            environ["wsgi.input"] = _Dechunked(self.rfile)
+            # Transfer-Encoding overrides Content-Length (RFC 9112 6.3), as under `serve`: a request
+            # with both is read by its chunks, never by a length a smuggler chose.
+            environ.pop("CONTENT_LENGTH", None)
         if not self.path.isascii():
             target = urlsplit(self.path)
             path = f"/{target.netloc}{target.path}" if not target.scheme and target.netloc else target.path
             environ["PATH_INFO"] = unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
             environ["QUERY_STRING"] = target.query
         return environ
+
+
+class _Dechunked(io.RawIOBase):
+    """A chunked request body (RFC 9112 7.1), read as `mockpbx serve` reads it: chunk extensions
+    (`5;name=value`) and trailer fields are allowed and ignored, a chunk-size line longer than 100
+    bytes or a size of more than 16 hex digits is an error at once (werkzeug's reader refused the
+    first two, and waited for the bytes of the third until the body deadline)."""
+
+    def __init__(self, rfile: Any) -> None:
+        self._rfile, self._left, self._done = rfile, 0, False
+
+    def readable(self) -> bool:
+        return True
+
+    def _line(self, longest: int = 0) -> bytes:
+        longest = longest or _CHUNK_LINE
+        line: bytes = self._rfile.readline(longest + 1)
+        if not line.endswith(b"\n") or len(line) > longest:
+            raise OSError("a chunk line that does not end, or is too long")
+        return line
+
+    def _size(self) -> int:
+        size = self._line().split(b";", 1)[0].strip()
+        if not size or len(size) > 16 or size.strip(b"0123456789abcdefABCDEF"):
+            raise OSError(f"invalid chunk size {size[:20]!r}")
+        return int(size, 16)
+
+    def readinto(self, buffer: Any) -> int:
+        read = 0
+        while not self._done and read < len(buffer):
+            if self._left == 0:
+                self._left = self._size()
+                if self._left == 0:  # the last chunk: then trailer fields, up to an empty line
+                    for _ in range(_TRAILER_LINES):
+                        if self._line(_TRAILER_LINE) in (b"\r\n", b"\n"):
+                            break
+                    else:
+                        raise OSError("too many trailer fields")
+                    self._done = True
+                    break
+            data = self._rfile.read(min(len(buffer) - read, self._left))
+            if not data:
+                raise OSError("the body broke off inside a chunk")
+            buffer[read:read + len(data)] = data
+            read += len(data)
+            self._left -= len(data)
+            if self._left == 0 and self._line() not in (b"\r\n", b"\n"):
+                raise OSError("a chunk not followed by its line end")
+        return read
+
+
+_CHUNK_LINE = 100  # bytes of a chunk-size line, extensions included (werkzeug's own bound)
+_TRAILER_LINES = 100  # trailer fields after the last chunk (a request may hold 100 header fields)
+_TRAILER_LINE = 8192  # bytes of one trailer field
 
 
 class _QuietHandler(_Handler):

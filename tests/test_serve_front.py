@@ -256,3 +256,26 @@ def test_a_body_trickled_a_byte_at_a_time_gets_408_at_the_deadline() -> None:
         assert status == 408 and headers["connection"] == "close"
         assert body == {"error": "the request body did not arrive within 1.5 s"}
         _others_are_served(server)
+
+
+CHUNKED = b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+LOGIN = b'{"username": "foo@test.tel4vn.com", "password": "foo123"}'
+
+
+@pytest.mark.parametrize("raw", [
+    CHUNKED + b"\r\n%x;name=value\r\n%s\r\n0\r\n\r\n" % (len(LOGIN), LOGIN),  # a chunk extension
+    CHUNKED + b"\r\n%x\r\n%s\r\n0\r\nX-Checksum: abc\r\n\r\n" % (len(LOGIN), LOGIN),  # a trailer field
+    CHUNKED + b"Content-Length: 5\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(LOGIN), LOGIN),  # and a Content-Length
+], ids=["extension", "trailer", "with-content-length"])
+def test_a_valid_chunked_body_is_read_alike_by_every_server(servers: tuple[Server, Server], raw: bytes) -> None:
+    """(Before: --dev and MockPBX answered the first two 400 "the request body broke off", and read
+    the third by its Content-Length, "not valid JSON"; `serve` logged in.)"""
+    front, dev = servers
+    assert _exchange(front, raw)[0] == _exchange(dev, raw)[0] == b"HTTP/1.1 200"
+
+
+def test_a_chunk_size_no_server_could_read_is_refused_at_once_under_werkzeug(servers: tuple[Server, Server]) -> None:
+    """(Before: werkzeug's reader waited for 16^20 bytes until the body deadline, then 413.)"""
+    _, dev = servers
+    status, _, body = _exchange(dev, CHUNKED + b"\r\n" + b"f" * 20 + b"\r\nabc\r\n0\r\n\r\n")
+    assert status == b"HTTP/1.1 400" and b"broke off" in body
