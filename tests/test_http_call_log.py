@@ -56,7 +56,7 @@ def test_31_days_is_served_and_one_second_more_is_the_vendor_error(client: Flask
     ({"start_date": "2021-06-01 00:00:00"}, "end_date is required"),
     ({"start_date": "2021-06-02 00:00:00", "end_date": "2021-06-01 00:00:00"}, "start_date must not be after end_date"),
     ({"start_date": "2021-02-30 00:00:00", "end_date": "2021-03-01 00:00:00"}, "start_date is not a real calendar date"),
-    ({"start_date": "0000-01-01 00:00:00", "end_date": "0000-01-02 00:00:00"}, "start_date is not a real calendar date"),
+    ({"start_date": "0000-01-01 00:00:00", "end_date": "0000-01-02 00:00:00"}, "start_date must be a date and time as YYYY-MM-DD HH:MM:SS"),  # the contract: years 1000-9999
     ({"start_date": "2021-06-01T00:00:00", "end_date": "2021-06-02 00:00:00"}, "start_date must be a date and time"),
     ({**LAST_30, "limit": "0"}, "limit must be an integer from 1 to 1000"),
     ({**LAST_30, "limit": "1001"}, "limit must be an integer from 1 to 1000"),

@@ -18,7 +18,7 @@ LIMIT_DEFAULT, LIMIT_MAX = 10, 1000
 OFFSET_MAX = 2_147_483_647
 SOURCE_MAX_LENGTH = 64
 
-_LOCAL_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
+_LOCAL_PATTERN = re.compile(r"([1-9][0-9]{3})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")  # years 1000-9999, as the contract
 
 
 @dataclass(frozen=True)
