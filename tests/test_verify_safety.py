@@ -333,3 +333,24 @@ def test_a_run_that_could_not_finish_is_an_error_in_the_junit_report(mock: WSGIA
     errors = list(ElementTree.parse(junit).iter("error"))
     assert len(errors) == 1 and errors[0].get("message", "").startswith("login refused: POST /v1/auth answered HTTP 401")
     assert "wrong" not in junit.read_text()
+
+
+def test_a_page_without_total_or_a_redirect_is_named_as_such(mock: WSGIApp, tmp_path: Path) -> None:
+    """(Before: "expected 200 with a page ..., got HTTP 200 {...}", then the checks that need calls
+    skipped as "no calls in the sample window" though the page had calls; a 302 without its Location.)"""
+    def no_total(response: Response) -> Response:
+        body = json.loads(response.get_data())
+        body.pop("total", None)
+        response.set_data(json.dumps(body))
+        return response
+    with serve(_answered(mock, CALL_LOG, no_total)) as url:
+        outcome = run_verify(url, tmp_path)
+    shown = json.dumps(outcome.report)
+    assert "got HTTP 200 without an integer `total`" in shown
+    assert "the sample window's first page could not be read (see paging)" in shown
+    moved = Response("", 302, {"Location": "https://elsewhere.example/v1/call/log"})
+    with serve(_answered(mock, CALL_LOG, lambda _: moved)) as url:
+        outcome = run_verify(url, tmp_path)
+    shown = json.dumps(outcome.report)
+    assert "got HTTP 302 to https://elsewhere.example/v1/call/log" in shown
+    assert "(from the token response; the first page could not be read)" in shown  # not "had no calls"

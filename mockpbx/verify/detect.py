@@ -77,14 +77,15 @@ def first_call(ctx: ProbeContext) -> tuple[dict[str, object] | None, bool]:
 def identify(ctx: ProbeContext, contract_given: bool) -> Detection:
     """Decide the profile from the token and the first page; check the token's lifetime by it;
     switch to that profile's contract (unless --contract was given)."""
-    call, _ = first_call(ctx)
+    call, readable = first_call(ctx)
     found = detect(ctx.token_data, call, ctx.options.profile)
     ctx.profile = found.profile
     line = found.describe() if ctx.options.profile == AUTO else (
         f"checked against profile {found.profile.name} (as asked)"
         + ("" if found.fits else "; the host differs in: " + "; ".join(found.differences)))
     if call is None and ctx.options.profile == AUTO:
-        line += " (from the token response; the first page had no calls)"
+        line += (" (from the token response; the first page had no calls)" if readable
+                 else " (from the token response; the first page could not be read)")
     ctx.results.profile, ctx.results.profile_line = found.profile.name, line
     if not contract_given:
         ctx.contract = for_profile(found.profile)

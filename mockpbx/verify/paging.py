@@ -10,7 +10,7 @@ from itertools import pairwise
 
 from mockpbx.conformance import rules
 from mockpbx.verify.client import Exchange
-from mockpbx.verify.probes import ProbeContext, describe_answer, window_query
+from mockpbx.verify.probes import ProbeContext, describe_answer, describe_page, window_query
 
 #: Most pages fetched when paging through the sample (plus the checks around them).
 MAX_PAGES = 6
@@ -28,6 +28,13 @@ class Sample:
     records: list[object]
     complete: bool
     total: int
+    #: Why there are no records although the window may hold calls (its first page could not be read).
+    unread: str | None = None
+
+    def nothing_to_check(self) -> str:
+        """Why a check that needs calls of the sample cannot run."""
+        return ("the sample window's first page could not be read (see paging)" if self.unread
+                else "no calls in the sample window")
 
 
 def probe_paging(ctx: ProbeContext) -> Sample:
@@ -36,9 +43,9 @@ def probe_paging(ctx: ProbeContext) -> Sample:
     base = window_query(options.window_start, options.window_end)
     exchange, body = ctx.page("paging", base)
     if body is None:
-        ctx.results.fail("paging", f"expected 200 with a page for the sample window, got {describe_answer(exchange)}",
-                         exchange)
-        return Sample([], False, 0)
+        why = describe_page(exchange)
+        ctx.results.fail("paging", f"expected 200 with a page for the sample window, got {why}", exchange)
+        return Sample([], False, 0, unread=why)
     total = int(str(body["total"]))
     if total == 0:
         ctx.results.skip("paging", "no calls in the sample window: widen --window-start/--window-end")
@@ -48,7 +55,7 @@ def probe_paging(ctx: ProbeContext) -> Sample:
     if total <= FULL_PAGE:
         exchange, body = ctx.page("paging", base | {"limit": total})
         if body is None:
-            ctx.results.fail("paging", f"expected 200 for limit={total}, got {describe_answer(exchange)}", exchange)
+            ctx.results.fail("paging", f"expected 200 for limit={total}, got {describe_page(exchange)}", exchange)
         else:
             verify("paging", exchange, rules.check_total_stable, total, body["total"], 0)
             full = body["data"] if isinstance(body["data"], list) else None
@@ -70,7 +77,7 @@ def _pages(ctx: ProbeContext, base: dict[str, object], total: int, covered: int,
         ctx.progress(f"business rules: paging, offset {offset} of {total}")
         exchange, body = ctx.page("paging", base | {"limit": size, "offset": offset})
         if body is None:
-            ctx.results.fail("paging", f"expected 200 for the page at offset {offset}, got {describe_answer(exchange)}",
+            ctx.results.fail("paging", f"expected 200 for the page at offset {offset}, got {describe_page(exchange)}",
                              exchange)
             break
         ctx.results.verify("paging", exchange, rules.check_total_stable, total, body["total"], offset)
@@ -91,7 +98,7 @@ def probe_source_filter(ctx: ProbeContext, sample: Sample) -> None:
     """Ask for the calls of one source: only they come back and, with a complete sample, all of them."""
     counts = Counter(r.get("source") for r in sample.records if isinstance(r, dict) and isinstance(r.get("source"), str))
     if not counts:
-        ctx.results.skip("source_filter", "no calls in the sample window to pick a source from")
+        ctx.results.skip("source_filter", f"{sample.nothing_to_check()}: no source to pick")
         return
     source = min(counts, key=lambda s: (counts[s], str(s)))
     expected = counts[source] if sample.complete else None
@@ -118,7 +125,7 @@ def probe_time_zone(ctx: ProbeContext, sample: Sample) -> None:
     times = sorted(t for t in (rules.local_start(r, ctx.options.zone, ctx.profile.read_time)
                                for r in sample.records) if t is not None)
     if not times:
-        ctx.results.skip("records_in_window", "no calls in the sample window")
+        ctx.results.skip("records_in_window", sample.nothing_to_check())
         return
     quiet_start, quiet_end = max(pairwise(times), key=lambda pair: pair[1] - pair[0], default=(None, None))
     if quiet_start is not None and quiet_end is not None and quiet_end - quiet_start > 2 * SECOND:

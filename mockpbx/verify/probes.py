@@ -110,7 +110,21 @@ def describe_answer(exchange: Exchange) -> str:
     if exchange.error:
         return one_line(exchange.error)
     body = redact_text(exchange.response_body[:200].decode("utf-8", "replace").strip())
-    return f"HTTP {exchange.status}" + (f" {one_line(body)}" if body else "")
+    location = next((v for k, v in exchange.response_headers.items() if k.lower() == "location"), None)
+    moved = f" to {one_line(redact_text(location))}" if location and 300 <= (exchange.status or 0) < 400 else ""
+    return f"HTTP {exchange.status}{moved}" + (f" {one_line(body)}" if body else "")
+
+
+def describe_page(exchange: Exchange) -> str:
+    """Why an answer is not a page of calls, for messages: its status and body, or the member missing."""
+    if exchange.status != 200:
+        return describe_answer(exchange)
+    body = exchange.json()
+    if not isinstance(body, dict):
+        return f"HTTP 200 that is not a JSON object: {describe_answer(exchange)[9:]}"
+    if not isinstance(body.get("data"), list):
+        return f"HTTP 200 without a `data` list: {describe_answer(exchange)[9:]}"
+    return f"HTTP 200 without an integer `total`: {describe_answer(exchange)[9:]}"
 
 
 def one_line(text: str) -> str:
