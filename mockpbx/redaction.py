@@ -89,10 +89,7 @@ def redact_query_string(query_string: str) -> dict[str, list[str]]:
     """A raw query string, parsed, with secrets replaced. As a WSGI environ holds it (PEP 3333:
     each byte as a Latin-1 character), raw UTF-8 bytes are read as UTF-8, as the API reads them."""
     if not query_string.isascii():
-        try:
-            query_string = query_string.encode("latin-1").decode("utf-8", "replace")
-        except UnicodeEncodeError:  # decoded text already
-            pass
+        query_string = _utf8(query_string)
     return redact_query(query_pairs(query_string))
 
 
@@ -105,8 +102,20 @@ def redact_query_string_raw(query_string: str) -> str:
 
 
 def redact_path(path: str) -> str:
-    """A request path fit to show: JWT-shaped segments replaced (`/v1/call/log/<jwt>`)."""
+    """A request path fit to show: JWT-shaped segments replaced (`/v1/call/log/<jwt>`), and read
+    as UTF-8 from a WSGI environ's Latin-1 form (`/café`, not `/cafÃ©`)."""
+    if not path.isascii():
+        path = _utf8(path)
     return JWT.sub(REDACTED, path) if "eyJ" in path else path
+
+
+def _utf8(text: str) -> str:
+    """WSGI's Latin-1 form of UTF-8 bytes read as UTF-8; anything else (bytes that are not UTF-8,
+    or text decoded already) as it is."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
 
 
 def redact_header(name: str, value: str) -> str:

@@ -128,3 +128,10 @@ def test_a_token_in_a_path_stays_out_of_the_journal_and_access_log(capsys: pytes
         journal = json.dumps(pbx.requests())
     assert token not in journal and token not in capsys.readouterr().err
     assert f"/v1/call/log/{REDACTED}" in journal
+
+
+def test_a_non_ascii_path_is_shown_as_utf8() -> None:
+    """(Before: the journal and the access log showed `/cafÃ©` for `/café`.)"""
+    from mockpbx.redaction import redact_path
+    assert redact_path("/caf\u00c3\u00a9") == "/café"  # WSGI's Latin-1 form of the UTF-8 bytes
+    assert redact_path("/café") == "/café"
