@@ -198,3 +198,10 @@ def test_a_token_lifetime_the_mock_cannot_issue_is_not_suggested(lifetime: int) 
     assert suggest(host, [Row(LIFETIME, f"{lifetime} s", "3600 s", False)]) == []
     assert [s.option for s in suggest(Observations(facts={LIFETIME: 900}), [Row(LIFETIME, "900 s", "3600 s", False)])] \
         == ["--token-lifetime"]
+
+
+def test_a_run_that_could_not_start_has_no_empty_table_in_its_markdown() -> None:
+    from mockpbx.drift.report import DriftReport, to_markdown
+    from mockpbx.redaction import Redactor
+    markdown = to_markdown(DriftReport("http://h", "w", "mock", reason="cannot reach http://h"), Redactor())
+    assert "could not run: cannot reach http://h" in markdown and "|---|" not in markdown

@@ -103,10 +103,11 @@ def to_markdown(report: DriftReport, redactor: Redactor) -> str:
     """The report as Markdown (e.g. for `$GITHUB_STEP_SUMMARY`)."""
     lines = [f"## mockpbx drift: {_cell(report.verdict())}", "",
              (f"Host `{report.base_url}` vs {report.mock}; window {report.window}; "
-              f"{report.sent}/{report.budget} requests."), "",
-             "| | observation | host | mock |", "|---|---|---|---|"]
-    lines += [f"| {'✅' if r.same else '❌'} | {_cell(r.name)} | {_cell(r.host)} | {_cell(r.mock)} |"
-              for r in report.rows]
+              f"{report.sent}/{report.budget} requests."), ""]
+    if report.rows:  # (a run that could not start has none: no empty table under its reason)
+        lines += ["| | observation | host | mock |", "|---|---|---|---|"]
+        lines += [f"| {'✅' if r.same else '❌'} | {_cell(r.name)} | {_cell(r.host)} | {_cell(r.mock)} |"
+                  for r in report.rows]
     if report.serve_command:
         lines += ["", "To make the mock match:", "", f"    {report.serve_command}"]
     if report.unmatched:
