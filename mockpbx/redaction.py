@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 from xml.sax.saxutils import escape
 
-from mockpbx.domain.encoding import loads_strict
 from mockpbx.querystring import query_pairs
 
 REDACTED = "<redacted>"
@@ -43,6 +42,62 @@ _PAIR = re.compile(r"""(?P<name>(?<![\w.'"-])["']?[A-Za-z][\w.-]{0,63}["']?)(?P<
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 
 
+#: An XML element holding text: `<password>hunter2</password>` (attributes allowed on the opening tag).
+_XML_SECRET = re.compile(r"<([A-Za-z_][\w.-]{0,63})(\s[^<>]*)?>([^<]*)</\1\s*>")
+#: A JSON string followed by `:` (a member's name), anywhere in text, whitespace and line ends allowed.
+_JSON_NAME = re.compile(r'"((?:[^"\\]|\\.){0,4096})"\s*:\s*')
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where the JSON value at `start` ends: a string, a number or literal, or an object or array
+    (brackets matched, strings skipped); the end of the text if it is cut short."""
+    if start >= len(text):
+        return start
+    first = text[start]
+    if first == '"':
+        index = start + 1
+        while index < len(text):
+            if text[index] == "\\":
+                index += 2
+            elif text[index] == '"':
+                return index + 1
+            else:
+                index += 1
+        return len(text)
+    if first in "[{":
+        depth, index = 0, start
+        while index < len(text):
+            char = text[index]
+            if char == '"':
+                index = _value_end(text, index)
+                continue
+            if char in "[{":
+                depth += 1
+            elif char in "]}":
+                depth -= 1
+                if depth == 0:
+                    return index + 1
+            index += 1
+        return len(text)
+    match = re.compile(r"[^,}\]\s]*").match(text, start)
+    return match.end() if match else start
+
+
+def _redact_json_members(text: str) -> str:
+    """`text` with the value of every secret-named JSON member replaced, whatever the value (a
+    string, a number, an object, an array) and whether or not the text is whole JSON: a body cut
+    at the journal's bound, or one that is not JSON (NaN) or not sent as JSON, is still read so."""
+    parts: list[str] = []
+    position = 0
+    for match in _JSON_NAME.finditer(text):
+        if match.start() < position or not is_secret_name(match[1]):
+            continue
+        end = _value_end(text, match.end())
+        parts += [text[position:match.end()], f'"{REDACTED}"']
+        position = end
+    return "".join(parts) + text[position:] if parts else text
+
+
 @functools.lru_cache(maxsize=4096)  # names repeat (header names, JSON keys): decide each once
 def is_secret_name(name: str) -> bool:
     """Whether a field, parameter or header name holds a secret (any case and separator)."""
@@ -51,10 +106,16 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Free text with the values of secret-named pairs and every JWT-shaped value replaced
+    """Free text with the values of secret-named pairs, of secret-named JSON members (even in JSON
+    cut short or invalid), of secret-named XML elements and every JWT-shaped value replaced
     (`\\uXXXX` escapes are decoded first, so an escaped name is caught)."""
     if "\\u" in text:
         text = _ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
+    if '"' in text:
+        text = _redact_json_members(text)
+    if "<" in text:
+        text = _XML_SECRET.sub(lambda m: m[0] if not is_secret_name(m[1]) else f"<{m[1]}{m[2] or ''}>{REDACTED}</{m[1]}>",
+                               text)
     def pair(match: re.Match[str]) -> str:
         if not is_secret_name(match["name"].strip("\"'")) or not match["value"]:
             return match[0]
@@ -71,7 +132,7 @@ def redact_json(value: object) -> object:
     if isinstance(value, list):
         return [redact_json(v) for v in value]
     if isinstance(value, str):
-        return JWT.sub(REDACTED, value)
+        return _redact_value(value) if "<" not in value else redact_text(value)
     return value
 
 
@@ -81,8 +142,20 @@ def redact_query(pairs: Iterable[tuple[str, str]] | Mapping[str, list[str]]) -> 
     shown: dict[str, list[str]] = {}
     for name, value in items:
         shown.setdefault(name, []).append(
-            REDACTED if is_secret_name(name) else JWT.sub(REDACTED, value) if "eyJ" in value else value)
+            REDACTED if is_secret_name(name) else _redact_value(value))
     return shown
+
+
+def _redact_value(value: str) -> str:
+    """A value under an ordinary name: `name=value` pairs in it (`password=x`, `a;password=x`, the
+    query of a URL such as a Referer's) and JWTs replaced. (Only `=` sends a value to the pair
+    rules: the access log reads every query value, and the call log's dates hold colons.)"""
+    if "=" in value:
+        base, mark, query = value.partition("?")
+        if mark and "=" in query:  # a URL: its query read as one (`http:` would swallow it as a pair's value)
+            return redact_text(base) + mark + redact_query_string_raw(query)
+        return redact_text(value)
+    return JWT.sub(REDACTED, value) if "eyJ" in value else value
 
 
 def redact_query_string(query_string: str) -> dict[str, list[str]]:
@@ -96,7 +169,7 @@ def redact_query_string(query_string: str) -> dict[str, list[str]]:
 def redact_query_string_raw(query_string: str) -> str:
     """A raw query string with secrets replaced, still a query string (unchanged when clean)."""
     pairs = query_pairs(query_string)
-    if not any(is_secret_name(k) or JWT.search(v) for k, v in pairs):
+    if not any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs):
         return query_string
     return urlencode([(k, v) for k, values in redact_query(pairs).items() for v in values])
 
@@ -106,6 +179,8 @@ def redact_path(path: str) -> str:
     as UTF-8 from a WSGI environ's Latin-1 form (`/café`, not `/cafÃ©`)."""
     if not path.isascii():
         path = _utf8(path)
+    if ";" in path or "=" in path:  # path parameters: /v1/call/log;password=x
+        path = redact_text(path)
     return JWT.sub(REDACTED, path) if "eyJ" in path else path
 
 
@@ -123,7 +198,7 @@ def redact_header(name: str, value: str) -> str:
     if is_secret_name(name):
         scheme, _, rest = value.strip().partition(" ")
         return f"{scheme} {REDACTED}" if rest and scheme.isalpha() else REDACTED
-    return JWT.sub(REDACTED, value)
+    return _redact_value(value)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -139,16 +214,37 @@ def redact_body(raw: bytes, mimetype: str) -> object:
     # As the API reads JSON (UTF-8, or UTF-16 or UTF-32 by its first bytes): read as UTF-8, a
     # UTF-16 `password` would be `p\x00a\x00...`, which no name rule recognises.
     text = raw.decode(json.detect_encoding(raw), "replace")
-    if mimetype == "application/json" or mimetype.endswith("+json"):
-        try:
-            return redact_json(loads_strict(text))  # (NaN is shown as the text it is, not as JSON)
+    if mimetype == "application/json" or mimetype.endswith("+json") or text.lstrip()[:1] in ("{", "["):
+        try:  # (JSON sent as a form, as `curl -d` does, is JSON all the same)
+            return redact_json(json.loads(text, parse_constant=str))  # NaN shown as "NaN": valid JSON to read
         except (ValueError, RecursionError):
-            pass
+            return redact_text(text)  # cut short or not JSON: its members are still found
+    if mimetype == "multipart/form-data":
+        return _redact_multipart(text)
     if mimetype == "application/x-www-form-urlencoded":
         pairs = parse_qsl(text, keep_blank_values=True)
         if any(is_secret_name(k) or JWT.search(v) for k, v in pairs):
             return "&".join(f"{k}={v}" for k, values in redact_query(pairs).items() for v in values)  # decoded, to read
     return redact_text(text)
+
+
+_PART_NAME = re.compile(r'\bname="?([^";\r\n]*)"?', re.IGNORECASE)
+
+
+def _redact_multipart(text: str) -> str:
+    """A multipart/form-data body with the content of every secret-named part replaced."""
+    boundary = text.split("\n", 1)[0].strip()
+    if not boundary.startswith("--") or len(boundary) < 3:
+        return redact_text(text)
+    shown = []
+    for part in text.split(boundary):
+        head, separator, content = part.partition("\r\n\r\n") if "\r\n\r\n" in part else part.partition("\n\n")
+        name = _PART_NAME.search(head)
+        if separator and name and is_secret_name(name[1]):
+            ending = "\r\n" if content.endswith("\r\n") else "\n" if content.endswith("\n") else ""
+            part = f"{head}{separator}{REDACTED}{ending}"
+        shown.append(part)
+    return redact_text(boundary.join(shown))
 
 
 class Redactor:

@@ -117,7 +117,7 @@ def test_nan_and_infinity_are_not_json() -> None:
         assert fault.status_code == 400
         journal = requests.get(pbx.url + "/_mock/requests", timeout=10)
         json.loads(journal.text, parse_constant=lambda name: pytest.fail(f"the journal holds {name}"))
-        assert journal.json()["data"][0]["body"].endswith("NaN}")  # shown as the text it was
+        assert journal.json()["data"][0]["body"]["n"] == "NaN"  # shown as valid JSON: the constant as a string
 
 
 def test_a_token_in_a_path_stays_out_of_the_journal_and_access_log(capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,3 +135,37 @@ def test_a_non_ascii_path_is_shown_as_utf8() -> None:
     from mockpbx.redaction import redact_path
     assert redact_path("/caf\u00c3\u00a9") == "/café"  # WSGI's Latin-1 form of the UTF-8 bytes
     assert redact_path("/café") == "/café"
+
+
+@pytest.mark.parametrize(("body", "mimetype", "secret"), [
+    # (Before, each showed its secret in the journal. The first is a regression of the NaN change:
+    # a body no longer JSON fell back to text, which hid only string values.)
+    (b'{"username": "u", "password": ["S01x"], "x": NaN}', "application/json", "S01x"),
+    (b'{"a": "' + b"x" * 40 + b'", "password": {"v": "S02x"}', "application/json", "S02x"),  # cut short
+    (b'{"a": 1, "password":\n"S03x"', "application/json", "S03x"),
+    (b'{"' + b"a" * 70 + b'_password": "S04x", "b": 2', "application/json", "S04x"),
+    (b'{"api_key": "S05x"}', "application/x-www-form-urlencoded", "S05x"),  # JSON sent as a form (curl -d)
+    (b'--B\r\nContent-Disposition: form-data; name="password"\r\n\r\nS06x\r\n--B--\r\n', "multipart/form-data",
+     "S06x"),
+    (b"<login><password>S07x</password></login>", "application/xml", "S07x"),
+    (b'{"note": "password=S08x"}', "application/json", "S08x"),
+])
+def test_secrets_are_found_in_every_shape_of_body(body: bytes, mimetype: str, secret: str) -> None:
+    assert secret not in json.dumps(redact_body(body, mimetype))
+
+
+def test_secrets_in_ordinary_headers_query_values_and_path_parameters() -> None:
+    from mockpbx.redaction import redact_header, redact_path
+    assert "S09x" not in redact_header("Referer", "http://app/login?password=S09x&a=1")
+    assert "S10x" not in json.dumps(redact_query_string("q=password%3DS10x"))
+    assert "S11x" not in json.dumps(redact_query_string("x=1;password=S11x"))
+    assert redact_path("/v1/call/log;password=S12x") == f"/v1/call/log;password={REDACTED}"
+
+
+def test_what_workers_write_to_disk_holds_no_token_from_a_path() -> None:
+    """`--workers N` keeps the journal in files (0600, removed at stop) scrubbed of secrets.
+    (Before: a token in the path was written as it came.)"""
+    from mockpbx.control.journal import RawEntry, scrub
+    entry = RawEntry(0.0, "GET", f"/v1/call/log/{JWT_LIKE}", f"q={JWT_LIKE}",
+                     {"HTTP_REFERER": "http://a/?password=S13x"}, b"", "", 404, 1.0, None)
+    assert "eyJ" not in str(scrub(entry)) and "S13x" not in str(scrub(entry))

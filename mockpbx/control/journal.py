@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from mockpbx.redaction import (
-    is_secret_name,
     redact_body,
     redact_header,
     redact_headers,
@@ -116,12 +115,11 @@ def materialize(raw: RawEntry) -> dict[str, Any]:
 
 def scrub(raw: RawEntry) -> RawEntry:
     """The entry with every secret gone, for writing it out of the process (already bounded)."""
-    headers = {k: redact_header(_header_name(k), v) if is_secret_name(k) or "eyJ" in v else v
-               for k, v in raw.headers.items()}
+    headers = {k: redact_header(_header_name(k), v) for k, v in raw.headers.items()}
     body, mimetype = raw.body, raw.mimetype
     if body:
         shown = redact_body(body, mimetype)
         body, mimetype = json.dumps(shown).encode(), "application/json"
-    return raw._replace(headers=headers, query_string=redact_query_string_raw(raw.query_string), body=body,
-                        mimetype=mimetype)
+    return raw._replace(path=redact_path(raw.path), headers=headers,  # (a token in the path too)
+                        query_string=redact_query_string_raw(raw.query_string), body=body, mimetype=mimetype)
 
