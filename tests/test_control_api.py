@@ -409,3 +409,20 @@ def test_a_page_of_another_origin_cannot_change_the_mock(client: FlaskClient, he
     same = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}  # the dashboard's own requests
     assert client.delete("/_mock/faults", headers=same).status_code == 200
     assert client.post("/_mock/reset").status_code == 200  # clients that are not browsers send neither header
+
+
+@pytest.mark.parametrize(("host", "taken"), [
+    ("evil.example:8080", False), ("localhost:8080", True), ("127.0.0.1:8080", True), ("[::1]:8080", True),
+    ("10.1.2.3", True), ("app.localhost", True), ("localhost", True)])
+def test_from_a_browser_a_change_is_taken_only_by_an_address_or_localhost(client: FlaskClient, host: str,
+                                                                          taken: bool) -> None:
+    """DNS rebinding: a page whose own name now points at this machine is same-origin to the
+    browser. (Before: `Host: evil.example` with a matching Origin reset the mock.)"""
+    headers = {"Host": host, "Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"}
+    answer = client.post("/_mock/reset", headers=headers)
+    assert answer.status_code == (200 if taken else 403), answer.get_json()
+    assert client.post("/_mock/reset", headers={"Host": host}).status_code == 200  # not a browser: as before
+
+
+def test_sec_fetch_site_is_read_as_a_browser_sends_it_whatever_the_spacing(client: FlaskClient) -> None:
+    assert client.post("/_mock/reset", headers={"Sec-Fetch-Site": "Cross-Site "}).status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from flask import Blueprint, Response, current_app, request
 
 from mockpbx.backend import Backend
@@ -60,10 +61,29 @@ def refuse_cross_site() -> None:
     if not (path == control.url_prefix or path.startswith(f"{control.url_prefix}/")):
         return
     origin = request.headers.get("Origin")
-    site = request.headers.get("Sec-Fetch-Site", "")
+    site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
     if site in ("cross-site", "same-site") or (origin is not None and origin.rstrip("/") != request.host_url.rstrip("/")):
         raise ForbiddenError(f"the control API takes no requests from another origin's page "
                              f"(Origin: {origin or 'none'}, Sec-Fetch-Site: {site or 'none'})")
+    # A page whose own host name was rebound to this machine's address (DNS rebinding) is "same
+    # origin" to the browser: from a browser, a change is taken only by an address or localhost.
+    if (origin is not None or site) and not _addressed_directly(request.host):
+        raise ForbiddenError(f"the control API takes changes from a browser only when it is reached by "
+                             f"localhost or an IP address, not by the name {request.host!r} (DNS rebinding)")
+
+
+def _addressed_directly(host: str) -> bool:
+    """Whether a Host header names this machine by an IP address, `localhost`, or the host the
+    mock was told to listen on."""
+    name = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] or host
+    name = name.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost") or name == backend().settings.host.strip("[]").lower():
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _body() -> object:
