@@ -426,3 +426,19 @@ def test_from_a_browser_a_change_is_taken_only_by_an_address_or_localhost(client
 
 def test_sec_fetch_site_is_read_as_a_browser_sends_it_whatever_the_spacing(client: FlaskClient) -> None:
     assert client.post("/_mock/reset", headers={"Sec-Fetch-Site": "Cross-Site "}).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path", "body", "message"), [
+    ("GET", "/_mock/requests?metod=POST", None, "unknown query parameter 'metod' (did you mean 'method'?)"),
+    ("POST", "/_mock/reset?coverage=true", {}, "unknown query parameter 'coverage' (it takes no query parameters)"),
+    ("DELETE", "/_mock/faults", {"id": 1}, "DELETE /_mock/faults takes no body (one rule: DELETE /_mock/faults/<id>)"),
+    ("POST", "/_mock/faults", {"path": "/x", "y" * 3000: 1}, "unknown key '" + "y" * 64 + "...' (known keys: "),
+])
+def test_what_a_control_endpoint_does_not_read_is_a_400(client: FlaskClient, method: str, path: str,
+                                                        body: object, message: str) -> None:
+    """(Before: ignored: `?metod=POST` listed the whole journal, `/reset?coverage=true` kept the
+    coverage, `DELETE /faults {"id": 1}` removed every rule; an unknown key came back whole.)"""
+    client.post("/_mock/faults", json={"path": "/healthz", "status": 503})
+    answer = client.open(path, method=method, json=body)
+    assert answer.status_code == 400 and answer.get_json()["error"].startswith(message), answer.get_json()
+    assert len(client.get("/_mock/faults").get_json()["data"]) == 1

@@ -40,25 +40,28 @@ def parse_rfc3339(name: str, value: object) -> int:
     return moment
 
 
-def unknown_keys(record: object, known: Sequence[str]) -> list[str]:
-    """A message for each key of `record` not in `known`, naming the nearest known key."""
+def unknown_keys(record: object, known: Sequence[str], what: str = "key") -> list[str]:
+    """A message for each key of `record` not in `known`, naming the nearest known key (a key is
+    shown up to 64 characters)."""
     if not isinstance(record, Mapping):
         return []
     messages = []
     for key in record:
         if key not in known:
-            nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"did you mean {nearest[0]!r}?" if nearest else f"known keys: {', '.join(known)}"
-            messages.append(f"unknown key {key!r} ({hint})")
+            nearest = difflib.get_close_matches(str(key)[:64], known, n=1, cutoff=0.6)
+            hint = (f"did you mean {nearest[0]!r}?" if nearest else f"known {what}s: {', '.join(known)}" if known
+                    else f"it takes no {what}s")
+            shown = str(key) if len(str(key)) <= 64 else str(key)[:64] + "..."
+            messages.append(f"unknown {what} {shown!r} ({hint})")
     return messages
 
 
-def refuse_unknown_keys(record: object, known: Sequence[str]) -> None:
+def refuse_unknown_keys(record: object, known: Sequence[str], what: str = "key") -> None:
     """Raise InvalidRequestError naming a key of `record` not in `known`: a typo (`time` for
     `times`, `apikey` for `api_key`) is a 400 that says so, not a default silently taken."""
-    messages = unknown_keys(record, known)
+    messages = unknown_keys(record, known, what)
     if messages:
-        raise InvalidRequestError("; ".join(messages))
+        raise InvalidRequestError("; ".join(messages[:5]))
 
 
 def _text(record: Mapping[str, object], name: str, *, required: bool = True, default: str = "",

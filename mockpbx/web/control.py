@@ -72,6 +72,21 @@ def refuse_cross_site() -> None:
                              f"localhost or an IP address, not by the name {request.host!r} (DNS rebinding)")
 
 
+#: The query parameters each control endpoint reads; any other is a 400, not ignored.
+_QUERY = {"control.list_requests": ("method", "path")}
+
+
+@control.before_request
+def refuse_what_is_not_read() -> None:
+    """A query parameter the endpoint does not read, or a body sent to one that reads none, is a
+    400 naming it: ignored, `?metod=POST` listed the whole journal, `/reset?coverage=true` kept the
+    coverage and `DELETE /faults {"id": 3}` removed every rule."""
+    refuse_unknown_keys(dict.fromkeys(request.args), _QUERY.get(str(request.endpoint), ()), what="query parameter")
+    if request.method in ("GET", "HEAD", "DELETE") and (request.content_length or request.headers.get("Transfer-Encoding")):
+        hint = " (one rule: DELETE /_mock/faults/<id>)" if request.endpoint == "control.clear_faults" else ""
+        raise InvalidRequestError(f"{request.method} {request.path} takes no body{hint}")
+
+
 def _addressed_directly(host: str) -> bool:
     """Whether a Host header names this machine by an IP address, `localhost`, or the host the
     mock was told to listen on."""
