@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -207,12 +208,16 @@ def run_production(settings: Settings, backend: Backend, banner_text: str, out: 
     # drop every fault, account, call and clock change made since (with one worker, answered for
     # a while by the old worker and the new one alike). Here it stops the server as SIGTERM does,
     # or stays ignored under nohup (mockpbx.server.on_hangup), as under --dev.
-    server.signal_handler_reload = on_hangup(server.signal_handler_interrupt)  # type: ignore[method-assign]
+    # A stop asked for while the workers start waits until they serve (at most WORKER_STOP_SECONDS):
+    # granian's workers, told to stop in the middle of starting, can hang until they are killed.
+    gate = _StartupGate(server.signal_handler_interrupt)
+    server.signal_handler_interrupt = gate.request  # type: ignore[method-assign]
+    server.signal_handler_reload = on_hangup(gate.request)  # type: ignore[method-assign]
     # The banner is the readiness signal: print it once every worker serves. The thread runs
     # while granian forks its workers, so it imports nothing: an import lock held at a fork
     # would leave the forked worker waiting for it forever.
     ready = threading.Thread(target=_announce_when_serving, args=(settings.workers, ready_fd, banner_text, out),
-                             daemon=True)
+                             kwargs={"gate": gate}, daemon=True)
     server.on_startup(ready.start)
     try:
         server.serve(target_loader=load_app)
@@ -231,8 +236,41 @@ def _event_loop() -> Any:
     return Loops.uvloop
 
 
+class _StartupGate:
+    """Holds a stop (SIGTERM, SIGINT, SIGHUP) asked for while the workers start, and carries it out
+    once they all serve (`release`), or WORKER_STOP_SECONDS after it was asked for. (A SIGTERM in
+    the middle of a granian worker's start could leave its graceful stop hanging until the server
+    killed it 10 s later: 2 stops in 17 with --workers 2 at the moment the workers started.)"""
+
+    def __init__(self, stop: Callable[..., Any]) -> None:
+        self._stop, self._lock = stop, threading.Lock()
+        self._released = self._pending = False
+
+    def request(self, *args: Any) -> None:
+        """The signal handler: stop now, or once the workers serve."""
+        with self._lock:
+            now, self._pending = self._released, True
+        if now:
+            self._stop(*args)
+        else:
+            backstop = threading.Timer(WORKER_STOP_SECONDS, self.release)
+            backstop.daemon = True
+            backstop.start()
+
+    def release(self) -> bool:
+        """The workers serve (or the wait is over): carry out a stop asked for meanwhile. Whether
+        none was (so that the banner is worth printing)."""
+        with self._lock:
+            if self._released:
+                return not self._pending
+            self._released, pending = True, self._pending
+        if pending:
+            self._stop()
+        return not pending
+
+
 def _announce_when_serving(workers: int, ready_fd: int, banner_text: str, out: TextIO,
-                           timeout: float = 60.0) -> None:
+                           timeout: float = 60.0, gate: _StartupGate | None = None) -> None:
     """Print the banner once each of the `workers` has said it serves (a byte on `ready_fd`
     each), or after `timeout` seconds whatever they said. Not as soon as the port accepts
     connections: granian's server listens before its workers run, and a SIGTERM sent to a
@@ -244,7 +282,8 @@ def _announce_when_serving(workers: int, ready_fd: int, banner_text: str, out: T
         while told < workers and (left := deadline - time.monotonic()) > 0:
             if select.select([pipe], [], [], left)[0]:
                 told += len(pipe.read(workers - told))
-    print(banner_text, file=out, flush=True)
+    if gate is None or gate.release():  # (not for a server already told to stop)
+        print(banner_text, file=out, flush=True)
 
 
 def _started(pid: int) -> str:

@@ -260,3 +260,26 @@ def test_a_start_removes_the_state_left_by_servers_killed_outright(tmp_path: Any
         assert int(owner[0]) == server.process.pid
     assert sorted(p.name.removeprefix(STATE_PREFIX) for p in tmp_path.iterdir()) == \
         ["older", "other", "running", "unreadable"]
+
+
+def test_a_stop_asked_for_while_the_workers_start_waits_until_they_serve() -> None:
+    """(Before: a SIGTERM in the middle of the workers' start could leave one hanging until the
+    server killed it 10 s later: 2 stops in 17 with --workers 2.)"""
+    from mockpbx.serving import _announce_when_serving, _StartupGate
+    stops: list[tuple[object, ...]] = []
+    gate = _StartupGate(lambda *args: stops.append(args))
+    gate.request(15, None)  # SIGTERM while the workers start
+    assert stops == []
+    read_fd, write_fd = os.pipe()
+    out = io.StringIO()
+    try:
+        os.write(write_fd, b"..")
+        _announce_when_serving(2, read_fd, "the banner", out, gate=gate)
+    finally:
+        os.close(write_fd)
+    assert stops == [()] and out.getvalue() == ""  # stopped once they serve; no banner for a stopping server
+    assert gate.release() is False and stops == [()]  # once only
+    later = _StartupGate(lambda *args: stops.append(args))
+    assert later.release() is True
+    later.request(15, None)  # after the start: at once
+    assert stops == [(), (15, None)]
