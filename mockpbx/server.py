@@ -49,7 +49,15 @@ class _Handler(WSGIRequestHandler):
         the target as Latin-1 already, and werkzeug would encode it as UTF-8 once more: raw UTF-8
         in a query (`source=€`) reached the app as `â\x82¬` encoded again, and the API read it so."""
         environ: dict[str, Any] = super().make_environ()
-        if isinstance(environ.get("wsgi.input"), DechunkedInput):  # werkzeug's, for a chunked body
+        codings = [c.strip().lower() for c in environ.get("HTTP_TRANSFER_ENCODING", "").split(",") if c.strip()]
+        if codings and (codings[-1] != "chunked" or self.request_version == "HTTP/1.0"):
+            # A body whose end no one can find (`gzip` last, or chunks in HTTP/1.0): 400 at once, and
+            # the connection closed, as under `serve` (it was read to the body deadline, then 408).
+            from mockpbx.web.bodies import BODY_ERROR, BODY_READ
+            environ.update({BODY_READ: True, BODY_ERROR: 400, "wsgi.input": io.BytesIO()})
+            environ.pop("CONTENT_LENGTH", None)
+            self.close_connection = True
+        elif isinstance(environ.get("wsgi.input"), DechunkedInput):  # werkzeug's, for a chunked body
             environ["wsgi.input"] = _Dechunked(self.rfile)
             # Transfer-Encoding overrides Content-Length (RFC 9112 6.3), as under `serve`: a request
             # with both is read by its chunks, never by a length a smuggler chose.
@@ -77,8 +85,8 @@ class _Dechunked(io.RawIOBase):
     def _line(self, longest: int = 0) -> bytes:
         longest = longest or _CHUNK_LINE
         line: bytes = self._rfile.readline(longest + 1)
-        if not line.endswith(b"\n") or len(line) > longest:
-            raise OSError("a chunk line that does not end, or is too long")
+        if not line.endswith(b"\r\n") or len(line) > longest:  # (a bare LF is refused, as under `serve`)
+            raise OSError("a chunk line that does not end with CRLF, or is too long")
         return line
 
     def _size(self) -> int:
@@ -94,7 +102,7 @@ class _Dechunked(io.RawIOBase):
                 self._left = self._size()
                 if self._left == 0:  # the last chunk: then trailer fields, up to an empty line
                     for _ in range(_TRAILER_LINES):
-                        if self._line(_TRAILER_LINE) in (b"\r\n", b"\n"):
+                        if self._line(_TRAILER_LINE) == b"\r\n":
                             break
                     else:
                         raise OSError("too many trailer fields")
@@ -106,13 +114,13 @@ class _Dechunked(io.RawIOBase):
             buffer[read:read + len(data)] = data
             read += len(data)
             self._left -= len(data)
-            if self._left == 0 and self._line() not in (b"\r\n", b"\n"):
+            if self._left == 0 and self._line() != b"\r\n":
                 raise OSError("a chunk not followed by its line end")
         return read
 
 
 _CHUNK_LINE = 100  # bytes of a chunk-size line, extensions included (werkzeug's own bound)
-_TRAILER_LINES = 100  # trailer fields after the last chunk (a request may hold 100 header fields)
+_TRAILER_LINES = 1000  # trailer fields after the last chunk (`serve` took 150)
 _TRAILER_LINE = 8192  # bytes of one trailer field
 
 
