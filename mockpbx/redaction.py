@@ -46,6 +46,8 @@ _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 _XML_SECRET = re.compile(r"<([A-Za-z_][\w.-]{0,63})(\s[^<>]*)?>([^<]*)</\1\s*>")
 #: A JSON string followed by `:` (a member's name), anywhere in text, whitespace and line ends allowed.
 _JSON_NAME = re.compile(r'"((?:[^"\\]|\\.){0,4096})"\s*:\s*')
+#: A number or literal (`true`, `NaN`), up to what ends a JSON value.
+_SCALAR = re.compile(r"[^,}\]\s]*")
 
 
 def _value_end(text: str, start: int) -> int:
@@ -79,7 +81,7 @@ def _value_end(text: str, start: int) -> int:
                     return index + 1
             index += 1
         return len(text)
-    match = re.compile(r"[^,}\]\s]*").match(text, start)
+    match = _SCALAR.match(text, start)
     return match.end() if match else start
 
 
