@@ -163,13 +163,23 @@ def serve(dev: bool, **values: Any) -> None:
 
 
 @main.command()
-@click.option("--url", help="Base URL to probe. [default: http://127.0.0.1:$MOCKPBX_PORT]")
+@click.option("--url", help="Base URL to probe. [default: http://$MOCKPBX_HOST:$MOCKPBX_PORT, as serve listens]")
 @click.option("--timeout", type=float, default=3.0, show_default=True)
 def healthcheck(url: str | None, timeout: float) -> None:
     """Exit 0 if the mock answers /healthz with 200 (for container health checks)."""
     import urllib.error
     import urllib.request
-    base = url or f"http://127.0.0.1:{Settings.load().port}"
+    if not 0 < timeout <= 3600:
+        raise click.BadParameter(f"must be from 0 to 3600 seconds, got {timeout:g}", param_hint="--timeout")
+    if url is None:  # only where the mock listens matters: MOCKPBX_HOST and MOCKPBX_PORT, as serve reads them
+        import os
+        try:
+            settings = Settings.load({k: v for k, v in os.environ.items() if k in ("MOCKPBX_HOST", "MOCKPBX_PORT")})
+        except SettingsError as error:
+            raise _StartupError(str(error)) from None
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host).strip("[]")
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}"
+    base = url
     try:
         with urllib.request.urlopen(base.rstrip("/") + "/healthz", timeout=timeout) as response:
             healthy = response.status == 200
@@ -343,6 +353,15 @@ def drift(report_markdown: Path | None, **values: Any) -> None:
     sys.exit(run_drift(options, report_markdown=report_markdown))
 
 
+def _check_coverage_document(document: object) -> None:
+    """Raise ValueError unless `document` is a mockpbx coverage document (another server answered)."""
+    outcomes = document.get("outcomes") if isinstance(document, dict) else None
+    if not isinstance(outcomes, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("count"), int) and isinstance(o.get("operation"), str)
+            and isinstance(o.get("kind"), str) for o in outcomes):
+        raise ValueError("the answer is not a mockpbx coverage document (is the URL a mockpbx?)")
+
+
 @main.command()
 @click.option("--url", required=True, help="Base URL of the running mockpbx, e.g. http://127.0.0.1:8080.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 if the API coverage is below this percentage.")
@@ -359,6 +378,7 @@ def coverage(url: str, fail_under: float | None, report: Path | None, control_to
     from mockpbx.testing import MockPBX
     try:
         document = MockPBX(url, control_token=control_token).coverage()
+        _check_coverage_document(document)
     except (OSError, RuntimeError, ValueError) as error:  # unreachable, refused, not a mockpbx: exit 2
         click.echo(f"mockpbx coverage: cannot read {url.rstrip('/')}/_mock/coverage: {error}", err=True)
         sys.exit(2)

@@ -96,7 +96,7 @@ class MockPBX:
         all_headers = {**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})}
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _NO_REDIRECTS.open(request, timeout=timeout) as response:
                 return Reply(response.status, dict(response.headers), _decode(response.read()))
         except urllib.error.HTTPError as error:
             return Reply(error.code, dict(error.headers), _decode(error.read()))
@@ -104,7 +104,7 @@ class MockPBX:
     def _control(self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self._control_token}"} if self._control_token else {}
         reply = self.request(method, "/_mock" + path, json_body=body, query=query, headers=headers)
-        if reply.status >= 400:
+        if reply.status >= 300:  # (a redirect is not followed: see _Unredirected)
             raise MockControlError(f"{method} /_mock{path} answered {reply.status}: {reply.body}")
         return reply.body
 
@@ -217,6 +217,17 @@ class MockPBX:
 
 class MockControlError(RuntimeError):
     """A control or helper request was refused; the message has the status and the error."""
+
+
+class _Unredirected(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as it is, never followed: mockpbx never redirects, so one means
+    another server answers, and urllib would send it the control token too."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_Unredirected)
 
 
 def _json_value(value: object) -> str:

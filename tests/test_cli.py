@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,66 @@ def test_a_setting_of_the_wrong_kind_is_refused(overrides: dict[str, object]) ->
     with pytest.raises(SettingsError, match="must be"):
         Settings.load({}, **overrides)
     assert Settings.load({}, control="false", access_log=True).control is False
+
+
+def _stub(answer: Callable[[Any, Any], Any]) -> Any:
+    """A plain WSGI server on loopback answering every request with `answer(environ, start_response)`."""
+    import threading
+
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, answer)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
+def test_coverage_never_sends_the_control_token_where_a_redirect_points(env_clean: None) -> None:
+    """(Before: urllib followed the redirect and sent `Authorization: Bearer <control token>` to it.)"""
+    seen: list[str | None] = []
+
+    def elsewhere(environ: Any, start_response: Any) -> Any:
+        seen.append(environ.get("HTTP_AUTHORIZATION"))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"outcomes": [], "exercised": 0, "total": 0}']
+    target = _stub(elsewhere)
+
+    def redirecting(environ: Any, start_response: Any) -> Any:
+        start_response("302 Found", [("Location", f"http://127.0.0.1:{target.server_port}/_mock/coverage")])
+        return [b""]
+    source = _stub(redirecting)
+    try:
+        result = CliRunner().invoke(main, ["coverage", "--url", f"http://127.0.0.1:{source.server_port}",
+                                           "--control-token", "TopSecretControlToken"])
+    finally:
+        source.shutdown()
+        target.shutdown()
+    assert result.exit_code == 2 and "answered 302" in result.output, result.output
+    assert seen == [] and "TopSecretControlToken" not in result.output
+
+
+@pytest.mark.parametrize("body", [b"<html></html>", b'{"foo": 1}', b"[]", b'{"outcomes": "x"}'])
+def test_coverage_of_a_server_that_is_not_a_mockpbx_exits_2(env_clean: None, body: bytes) -> None:
+    """(Before: a TypeError or KeyError traceback and exit 1, which reads as "below --fail-under".)"""
+    def answer(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    stub = _stub(answer)
+    try:
+        result = CliRunner().invoke(main, ["coverage", "--url", f"http://127.0.0.1:{stub.server_port}"])
+    finally:
+        stub.shutdown()
+    assert result.exit_code == 2 and "not a mockpbx coverage document" in result.output, result.output
+
+
+@pytest.mark.parametrize(("env", "args", "message"), [
+    ({"MOCKPBX_PORT": "abc"}, [], "MOCKPBX_PORT"),
+    ({"MOCKPBX_TIMEZONE": "Nowhere/X", "MOCKPBX_PORT": "1"}, [], "healthz"),  # other settings do not matter
+    ({}, ["--url", "http://127.0.0.1:1", "--timeout", "inf"], "--timeout"),
+])
+def test_healthcheck_reads_only_where_the_mock_listens(env_clean: None, monkeypatch: pytest.MonkeyPatch,
+                                                       env: dict[str, str], args: list[str], message: str) -> None:
+    """(Before: any bad MOCKPBX_* variable, or --timeout inf, was a traceback and exit 1.)"""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["healthcheck", *args])
+    assert result.exit_code in (1, 2) and message in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
