@@ -103,3 +103,15 @@ def test_the_banner_prints_the_page_urls() -> None:
     off = Settings.load({}, days=0, port=8123, control=False)
     text = banner(off, build_backend(off))
     assert "http://127.0.0.1:8123/docs" in text and "/_mock/ui" not in text
+
+
+def test_the_docs_page_links_the_dashboard_only_where_there_is_one() -> None:
+    """(Before: under --no-control the link led to a 404.)"""
+    from mockpbx.settings import Settings
+    from mockpbx.web.app import create_app
+    link = b'href="/_mock/ui"'
+    assert link in create_app(Settings.load({}, days=0)).test_client().get("/docs").data
+    off = create_app(Settings.load({}, days=0, control=False)).test_client()
+    page = off.get("/docs")
+    assert page.status_code == 200 and link not in page.data and b"swagger" in page.data.lower()
+    assert off.get("/_mock/ui").status_code == 404

@@ -12,7 +12,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from mockpbx.web.responses import error_response
 
@@ -81,10 +81,18 @@ docs = Blueprint("docs", __name__, url_prefix=DOCS_PREFIX)
 dashboard = Blueprint("dashboard", __name__, url_prefix=DASHBOARD_PREFIX)
 
 
+#: The docs page's link to the dashboard, left out when the mock runs without controls (a 404 there).
+_DASHBOARD_LINK = b'<a class="mockpbx-link" href="/_mock/ui">dashboard</a>'
+
+
 @docs.get("")
 def docs_page() -> Response:
     """The running contract as an interactive API reference; "try it out" calls this host."""
-    return _page("docs.html")
+    response = _page("docs.html")
+    if not current_app.extensions["mockpbx"].settings.control:
+        response.set_data(response.get_data().replace(_DASHBOARD_LINK, b""))
+        response.add_etag(overwrite=True)
+    return response
 
 
 @docs.get("/assets/<name>")
