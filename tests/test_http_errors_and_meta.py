@@ -43,12 +43,21 @@ def test_health(client: FlaskClient) -> None:
     assert_conforms("health", response)
 
 
-def test_the_served_contract_is_the_file(client: FlaskClient) -> None:
-    as_json = client.get("/openapi.json")
-    assert as_json.mimetype == "application/json" and as_json.get_json() == load_contract()
-    as_yaml = client.get("/openapi.yaml")
-    assert as_yaml.mimetype == "application/yaml" and as_yaml.get_data() == contract_path().read_bytes()
-    assert yaml.safe_load(as_yaml.get_data())["openapi"] == "3.1.0"
+def test_the_served_contract_is_the_file_with_this_host_as_its_first_server(client: FlaskClient) -> None:
+    """(Before: the servers said 127.0.0.1:8080 whatever port the mock ran on, so a generator or a
+    tool reading /openapi.json called the wrong port.)"""
+    here = {"url": "http://127.0.0.1:18999", "description": "this mockpbx, at the URL it was reached by"}
+    as_json = client.get("/openapi.json", base_url=here["url"])
+    document = as_json.get_json()
+    assert as_json.mimetype == "application/json" and document["servers"][0] == here
+    assert {**document, "servers": document["servers"][1:]} == load_contract()
+    as_yaml = client.get("/openapi.yaml", base_url=here["url"])
+    lines = as_yaml.get_data(as_text=True).splitlines(keepends=True)
+    first = lines.index("servers:\n") + 1
+    assert lines[first:first + 2] == [f"  - url: {here['url']}\n", f"    description: {here['description']}\n"]
+    assert as_yaml.mimetype == "application/yaml"
+    assert "".join(lines[:first] + lines[first + 2:]).encode() == contract_path().read_bytes()  # as written
+    assert yaml.safe_load(as_yaml.get_data()) == document
 
 
 def test_routes_are_exactly_the_contracts_operations(app: Flask) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -114,8 +115,8 @@ def test_explicit_calls_with_the_same_start_get_distinct_ids(client: FlaskClient
 def test_openapi_serves_the_running_profiles_contract(profile: str) -> None:
     client = make_app(profile, days=0).test_client()
     document = client.get("/openapi.json").get_json()
-    assert document == get_profile(profile).contract()
-    assert client.get("/openapi.yaml").get_data() == get_profile(profile).contract_yaml()
+    assert {**document, "servers": document["servers"][1:]} == get_profile(profile).contract()  # [0]: this host
+    assert yaml.safe_load(client.get("/openapi.yaml").get_data()) == document
     token = document["components"]["schemas"]["Token"]["required"]
     assert ("expired_in" in token) == (profile == "revised")
 
