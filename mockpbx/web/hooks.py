@@ -113,6 +113,14 @@ def install_request_hooks(app: Flask) -> None:
     def after(response: Response) -> Response:
         environ = request.environ
         if route_path(environ.get("PATH_INFO", "")).startswith(UNTRACKED_PREFIXES):
+            # Not journaled nor counted, but in the access log like every request: a reset, a fault
+            # added, a refused control token (401) or a page load leave their line.
+            if backend.settings.access_log:
+                _access_line(RawEntry(
+                    backend.clock.now(), str(environ["REQUEST_METHOD"]), str(environ.get("PATH_INFO", "")),
+                    str(environ.get("QUERY_STRING", "")), {}, b"", "", response.status_code,
+                    # (a request refused before the hooks ran, a 401 of the control token, has no start)
+                    (time.perf_counter() - environ.get("mockpbx.started", time.perf_counter())) * 1000, None), environ)
             return response
         fault: Fault | None = environ.get("mockpbx.fault")
         if fault is not None:
