@@ -209,3 +209,12 @@ def test_healthcheck_reads_only_where_the_mock_listens(env_clean: None, monkeypa
     result = CliRunner().invoke(main, ["healthcheck", *args])
     assert result.exit_code in (1, 2) and message in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+@pytest.mark.parametrize("args", [["serve", "--port", "abc"], ["generate", "--days", "abc"], ["nosuch"],
+                                  ["contract", "--profile", "bogus"]])
+def test_a_bad_argument_is_one_line_and_exit_2(args: list[str], env_clean: None) -> None:
+    """As every other start-up error. (Before: click's four-line usage block.)"""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert result.output.startswith("Error: ") and "--help" in result.output
