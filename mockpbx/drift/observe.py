@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from itertools import pairwise
 
 from mockpbx.conformance.rules import MAX_RANGE, parse_utc
-from mockpbx.verify.client import Exchange
+from mockpbx.verify.client import Exchange, header
 from mockpbx.verify.detect import detect
 from mockpbx.verify.probes import FORMAT, ProbeContext, window_query
 
@@ -95,7 +95,7 @@ def observe_token(ctx: ProbeContext, obs: Observations, received_at: float) -> N
 
 def _host_now(exchange: Exchange, fallback: float) -> int:
     """The host's clock when it answered: its Date header (whole seconds), else ours."""
-    date = next((v for k, v in exchange.response_headers.items() if k.lower() == "date"), None)
+    date = header(exchange.response_headers, "date")
     try:
         return int(parsedate_to_datetime(date).timestamp()) if date else int(fallback)
     except (TypeError, ValueError):

@@ -163,7 +163,7 @@ class Exchange:
     @property
     def content_type(self) -> str:
         """The response's Content-Type, or ''."""
-        return next((v for k, v in self.response_headers.items() if k.lower() == "content-type"), "")
+        return header(self.response_headers, "content-type") or ""
 
     def json(self) -> object:
         """The response body as JSON, or None if it is not JSON."""
@@ -173,9 +173,14 @@ class Exchange:
             return None
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header `name` (given in lower case), whatever the case it was sent in; None if absent."""
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
 def retry_after(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds a Retry-After header asks to wait (delta or HTTP date), if any."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value = header(headers, "retry-after")
     if value is None:
         return None
     if value.strip().isdigit():

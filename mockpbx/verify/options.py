@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mockpbx.urls import shown, url_problem
 from mockpbx.conformance.hooks import Credentials
 from mockpbx.conformance.rules import MAX_RANGE
 from mockpbx.resources import contract_path
+from mockpbx.urls import shown, url_problem
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_MAX_REQUESTS = 300

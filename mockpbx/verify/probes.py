@@ -15,7 +15,7 @@ from mockpbx.conformance import rules
 from mockpbx.conformance.rules import CallLogQuery
 from mockpbx.profiles import REFERENCE, Profile
 from mockpbx.redaction import printable, redact_text
-from mockpbx.verify.client import BudgetedClient, Exchange, describe_target
+from mockpbx.verify.client import BudgetedClient, Exchange, describe_target, header
 from mockpbx.verify.contract import Contract
 from mockpbx.verify.options import VerifyOptions
 from mockpbx.verify.results import Results, VerifyAborted
@@ -109,10 +109,15 @@ def describe_answer(exchange: Exchange) -> str:
     that a host's answer can neither leak a secret nor rewrite the terminal or the CI log."""
     if exchange.error:
         return one_line(exchange.error)
-    body = redact_text(exchange.response_body[:200].decode("utf-8", "replace").strip())
-    location = next((v for k, v in exchange.response_headers.items() if k.lower() == "location"), None)
+    location = header(exchange.response_headers, "location")
     moved = f" to {one_line(redact_text(location))}" if location and 300 <= (exchange.status or 0) < 400 else ""
-    return f"HTTP {exchange.status}{moved}" + (f" {one_line(body)}" if body else "")
+    return f"HTTP {exchange.status}{moved}" + _quoted_body(exchange)
+
+
+def _quoted_body(exchange: Exchange) -> str:
+    """The start of an answer's body for a message (after a space), redacted and on one line; '' if none."""
+    body = redact_text(exchange.response_body[:200].decode("utf-8", "replace").strip())
+    return f" {one_line(body)}" if body else ""
 
 
 def describe_page(exchange: Exchange) -> str:
@@ -121,10 +126,10 @@ def describe_page(exchange: Exchange) -> str:
         return describe_answer(exchange)
     body = exchange.json()
     if not isinstance(body, dict):
-        return f"HTTP 200 that is not a JSON object: {describe_answer(exchange)[9:]}"
+        return f"HTTP 200 that is not a JSON object:{_quoted_body(exchange)}"
     if not isinstance(body.get("data"), list):
-        return f"HTTP 200 without a `data` list: {describe_answer(exchange)[9:]}"
-    return f"HTTP 200 without an integer `total`: {describe_answer(exchange)[9:]}"
+        return f"HTTP 200 without a `data` list:{_quoted_body(exchange)}"
+    return f"HTTP 200 without an integer `total`:{_quoted_body(exchange)}"
 
 
 def one_line(text: str) -> str:
@@ -206,8 +211,8 @@ def probe_bad_tokens(ctx: ProbeContext) -> None:
     unsigned = _unsigned(ctx.token)
     if unsigned:
         cases.append(("an unsigned (alg: none) copy of the real token", f"Bearer {unsigned}"))
-    for label, header in cases:
-        exchange = ctx.get_calls("auth", query, authorization=header)
+    for label, authorization in cases:
+        exchange = ctx.get_calls("auth", query, authorization=authorization)
         ctx.results.verify("auth_rejects_bad_tokens", exchange, _expect_401, label, exchange)
 
 

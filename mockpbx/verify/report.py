@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 from mockpbx import __version__
 from mockpbx.redaction import Redactor, printable
-from mockpbx.verify.client import Exchange
+from mockpbx.verify.client import Exchange, header
 from mockpbx.verify.options import VerifyOptions
 from mockpbx.verify.results import BUSINESS, SCHEMATHESIS, CheckResult, Finding, Results
 
@@ -53,7 +53,7 @@ def curl(exchange: Exchange, redactor: Redactor) -> str:
 
 
 def _content_type(exchange: Exchange) -> str:
-    return next((v for k, v in exchange.request_headers.items() if k.lower() == "content-type"), "")
+    return header(exchange.request_headers, "content-type") or ""
 
 
 def body_snippet(exchange: Exchange, redactor: Redactor, limit: int = _SNIPPET) -> str:
