@@ -202,10 +202,9 @@ class MockPBX:
         """
         if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
             raise ValueError(f"times must be a count from 0 up, got {times!r}")
+        from mockpbx.control.state import filter_requests
         seen = self.requests()
-        prefix = path[:-1] if path.endswith("*") else None  # `/v1/*`, as `requests()` and the journal read it
-        matching = [e for e in seen if e["method"] == method.upper()
-                    and (e["path"].startswith(prefix) if prefix is not None else e["path"] == path)]
+        matching = filter_requests(seen, {"method": method, "path": path})  # as `requests()` filters
         if (times is None and matching) or (times is not None and len(matching) == times):
             return matching
         similar = [e for e in seen if e in matching or e["path"] == path or e["method"] == method.upper()] or seen
