@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler,
 
 from mockpbx.backend import Backend
 from mockpbx.settings import Settings
+from mockpbx.web.bodies import BODY_ERROR, BODY_READ
 
 
 #: How often a serving loop checks whether it was asked to stop: what `shutdown()` waits at most
@@ -53,7 +54,6 @@ class _Handler(WSGIRequestHandler):
         if codings and (codings[-1] != "chunked" or self.request_version == "HTTP/1.0"):
             # A body whose end no one can find (`gzip` last, or chunks in HTTP/1.0): 400 at once, and
             # the connection closed, as under `serve` (it was read to the body deadline, then 408).
-            from mockpbx.web.bodies import BODY_ERROR, BODY_READ
             environ.update({BODY_READ: True, BODY_ERROR: 400, "wsgi.input": io.BytesIO()})
             environ.pop("CONTENT_LENGTH", None)
             self.close_connection = True
@@ -70,6 +70,11 @@ class _Handler(WSGIRequestHandler):
         return environ
 
 
+_CHUNK_LINE = 100  # bytes of a chunk-size line, extensions included (werkzeug's own bound)
+_TRAILER_LINES = 1000  # trailer fields after the last chunk (`serve` took 150)
+_TRAILER_LINE = 8192  # bytes of one trailer field
+
+
 class _Dechunked(io.RawIOBase):
     """A chunked request body (RFC 9112 7.1), read as `mockpbx serve` reads it: chunk extensions
     (`5;name=value`) and trailer fields are allowed and ignored, a chunk-size line longer than 100
@@ -82,8 +87,7 @@ class _Dechunked(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def _line(self, longest: int = 0) -> bytes:
-        longest = longest or _CHUNK_LINE
+    def _line(self, longest: int = _CHUNK_LINE) -> bytes:
         line: bytes = self._rfile.readline(longest + 1)
         if not line.endswith(b"\r\n") or len(line) > longest:  # (a bare LF is refused, as under `serve`)
             raise OSError("a chunk line that does not end with CRLF, or is too long")
@@ -117,11 +121,6 @@ class _Dechunked(io.RawIOBase):
             if self._left == 0 and self._line() != b"\r\n":
                 raise OSError("a chunk not followed by its line end")
         return read
-
-
-_CHUNK_LINE = 100  # bytes of a chunk-size line, extensions included (werkzeug's own bound)
-_TRAILER_LINES = 1000  # trailer fields after the last chunk (`serve` took 150)
-_TRAILER_LINE = 8192  # bytes of one trailer field
 
 
 class _QuietHandler(_Handler):
