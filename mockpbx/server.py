@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
 
@@ -62,12 +62,23 @@ class _Handler(WSGIRequestHandler):
             # Transfer-Encoding overrides Content-Length (RFC 9112 6.3), as under `serve`: a request
             # with both is read by its chunks, never by a length a smuggler chose.
             environ.pop("CONTENT_LENGTH", None)
-        if not self.path.isascii():
-            target = urlsplit(self.path)
-            path = f"/{target.netloc}{target.path}" if not target.scheme and target.netloc else target.path
+        # The target as sent: http.server made `//v1/call/log` `/v1/call/log` (and werkzeug would
+        # read `//v1` as a host); `serve` keeps the path as sent, and so does the journal.
+        words = self.requestline.split()
+        sent = words[1] if len(words) == 3 and words[1].startswith("//") else self.path
+        if not sent.isascii():
+            target = urlsplit(sent)
+            path = _origin_path(sent) or target.path
             environ["PATH_INFO"] = unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
             environ["QUERY_STRING"] = target.query
+        elif sent.startswith("//"):
+            environ["PATH_INFO"] = unquote(_origin_path(sent)).encode().decode("latin-1")
         return environ
+
+
+def _origin_path(target: str) -> str:
+    """The path of an origin-form request target (`/path?query`), as sent; "" for another form."""
+    return target.partition("?")[0].partition("#")[0] if target.startswith("/") else ""
 
 
 _CHUNK_LINE = 100  # bytes of a chunk-size line, extensions included (werkzeug's own bound)

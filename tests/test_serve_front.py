@@ -292,3 +292,18 @@ def test_a_chunked_body_no_server_should_read_is_400_under_every_server(servers:
     other two logged in, where `serve` answers 400.)"""
     front, dev = servers
     assert _exchange(front, raw)[0] == _exchange(dev, raw)[0] == b"HTTP/1.1 400"
+
+
+@pytest.mark.parametrize("target", [b"//v1/call/log/?limit=0", b"///v1//call/log", b"//v1/c%C3%A0ll/log", "//v1/céll".encode()])
+def test_a_path_opening_with_two_slashes_is_journaled_as_sent_by_every_server(
+        servers: tuple[Server, Server], target: bytes) -> None:
+    """(Before: under `--dev` and `MockPBX`, werkzeug's dev server read `//v1/call/log/` as host
+    `v1`, and journaled `/v1/call/log/`; `///v1//call/log` lost two slashes. `serve` kept them.)"""
+    paths = []
+    for server in servers:
+        server.delete("/_mock/requests")
+        _exchange(server, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n")
+        paths.append([e["path"] for e in server.get("/_mock/requests").json()["data"]])
+    sent = target.partition(b"?")[0].decode("latin-1")
+    assert paths[0] == paths[1] and len(paths[0]) == 1 and paths[0][0].startswith("//")
+    assert paths[0][0].count("/") == sent.count("/")
