@@ -43,8 +43,9 @@ def load_app(target: str = "") -> Any:
     if _PRELOADED is None:  # a worker that was spawned, not forked: nothing to inherit
         raise RuntimeError("mockpbx workers must be forked from `mockpbx serve`")
     stop_with_server(_SERVER_PID)
-    front = RSGIFront(create_app(backend=_PRELOADED).wsgi_app, _PRELOADED,  # Flask's __call__ only calls it
-                      on_serving=_tell_serving)
+    app = create_app(backend=_PRELOADED)
+    # (Flask's __call__ only calls wsgi_app.)
+    front = RSGIFront(app.wsgi_app, app.extensions["mockpbx.call_log"], _PRELOADED, on_serving=_tell_serving)
     gc.freeze()  # what was built before serving lives on: spare it the cyclic collector's scans
     return front
 

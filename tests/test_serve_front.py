@@ -39,6 +39,11 @@ ODD_REQUESTS = [
     b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
     b"POST /v1/auth?x=1 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc",
     b"DELETE /v1/call/log HTTP/1.1\r\nHost: x\r\n",
+    # Answered by the call log's `answer` straight from serve's front: its errors, as werkzeug's
+    # responses would have been sent (WWW-Authenticate included), on every path the router reads.
+    b"GET //v1/call/log/?limit=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n",
+    b"HEAD /v1/call/log/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic eDp5\r\n",
+    b"GET /v1/call/log?start_date=2026-01-01+00:00:00&end_date=2026-03-01+00:00:00 HTTP/1.1\r\nHost: x\r\n",
 ]
 
 
@@ -307,3 +312,77 @@ def test_a_path_opening_with_two_slashes_is_journaled_as_sent_by_every_server(
     sent = target.partition(b"?")[0].decode("latin-1")
     assert paths[0] == paths[1] and len(paths[0]) == 1 and paths[0][0].startswith("//")
     assert paths[0][0].count("/") == sent.count("/")
+
+
+class _Scope:
+    """An RSGI HTTP scope, as granian hands one to the front."""
+
+    proto, http_version, scheme, server, client = "http", "1.1", "http", "127.0.0.1:8080", "127.0.0.1:50000"
+
+    def __init__(self, method: str, path: str, query: str = "", headers: dict[str, str] | None = None) -> None:
+        self.method, self.path, self.query_string, self.headers = method, path, query, dict(headers or {})
+
+
+class _Protocol:
+    """An RSGI HTTP protocol: the request body (none) and the answer sent."""
+
+    def __init__(self) -> None:
+        self.sent: tuple[int, list[tuple[str, str]], bytes] | None = None
+
+    def __aiter__(self) -> Any:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.sent = (status, headers, body)
+
+
+def test_the_front_hands_a_plain_call_log_request_to_the_endpoint_and_the_rest_to_the_wsgi_app() -> None:
+    """A GET or HEAD of the call log with no fault and no body is answered by the call-log
+    endpoint's `answer` straight from the front (no WSGI plumbing); with a fault or a body, or on
+    any other path, the request goes through the WSGI app. Both give the answer `--dev` gives."""
+    from mockpbx.settings import Settings
+    from mockpbx.web.app import create_app
+    from mockpbx.web.rsgi import RSGIFront
+
+    app = create_app(Settings.load({}, days=1))
+    backend = app.extensions["mockpbx"]
+    reached: list[str] = []
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        reached.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+        return app.wsgi_app(environ, start_response)
+
+    front = RSGIFront(wsgi, app.extensions["mockpbx.call_log"], backend)
+    client = app.test_client()
+    key = client.post("/v1/auth", json={"username": "foo@test.tel4vn.com", "password": "foo123"}).json["data"]["api_key"]
+    token = client.post("/v1/auth/token", json={"api_key": key}).json["data"]["token"]
+    end = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None)
+    query = urlencode({"start_date": f"{end - timedelta(days=1):%Y-%m-%d %H:%M:%S}", "end_date": f"{end:%Y-%m-%d %H:%M:%S}"})
+
+    def through_front(method: str, path: str, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        protocol = _Protocol()
+        asyncio.run(front(_Scope(method, path, query, headers), protocol))
+        if protocol.sent is None:
+            raise AssertionError("the front sent nothing")
+        return protocol.sent
+
+    bearer = {"authorization": f"Bearer {token}", "host": "x"}
+    expected = client.get(f"/v1/call/log?{query}", headers={"Authorization": f"Bearer {token}"})
+    assert through_front("GET", "/v1/call/log", bearer) == (200, [("Content-Type", "application/json"), (
+        "Content-Length", str(len(expected.data)))], expected.data)
+    assert through_front("HEAD", "//v1/call/log/", bearer)[::2] == (200, b"")
+    refused = through_front("GET", "/v1/call/log", {"authorization": "Bearer x"})
+    assert refused[0] == 401 and ("WWW-Authenticate", 'Bearer error="invalid_token"') in refused[1]
+    assert json.loads(refused[2]) == {"error": "invalid token"}
+    assert reached == []  # none of them went through the WSGI app
+    backend.store.add_fault({"method": "GET", "path": "/v1/call/log", "kind": "error", "status": 503, "times": 1})
+    assert through_front("GET", "/v1/call/log", bearer)[0] == 503
+    assert through_front("GET", "/v1/call/log", bearer)[0] == 200
+    assert through_front("GET", "/healthz", {})[0] == 200
+    assert reached == ["GET /v1/call/log", "GET /healthz"]  # the fault's request, then another path
+    journal = [(e["method"], e["path"], e["status"]) for e in backend.store.requests()][-6:]
+    assert journal == [("GET", "/v1/call/log", 200), ("HEAD", "//v1/call/log/", 200), ("GET", "/v1/call/log", 401),
+                       ("GET", "/v1/call/log", 503), ("GET", "/v1/call/log", 200), ("GET", "/healthz", 200)]

@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None, *, clock: ControllableClock | N
     install_request_hooks(app)
     # The call log is served in front of Flask, on one path for all its GETs (see web/calllog.py);
     # the body reader is outermost, so every path (the call log too) gets a whole, bounded body.
-    app.wsgi_app = CallLogEndpoint(app.wsgi_app, backend, pages)  # type: ignore[method-assign]
+    call_log = app.extensions["mockpbx.call_log"] = CallLogEndpoint(app.wsgi_app, backend, pages)
+    app.wsgi_app = call_log  # type: ignore[method-assign]
     app.wsgi_app = BodyReader(app.wsgi_app, backend.settings)  # type: ignore[method-assign]
     register_error_handlers(app)
     return app

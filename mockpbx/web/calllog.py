@@ -33,8 +33,9 @@ from mockpbx.web.hooks import fault_response, journal_and_send, malform, record,
 from mockpbx.web.responses import JSON
 
 CALL_LOG = "/v1/call/log"
-_PATHS = frozenset((CALL_LOG, CALL_LOG + "/"))  # the router does not insist on the slash either
-_METHODS = frozenset(("GET", "HEAD"))
+#: The paths (as `hooks.route_path` reads them) and methods this endpoint answers.
+CALL_LOG_PATHS = frozenset((CALL_LOG, CALL_LOG + "/"))  # the router does not insist on the slash either
+ANSWERED_METHODS = frozenset(("GET", "HEAD"))
 _QUERY = ("start_date", "end_date", "source", "limit", "offset")
 _FLASK_ERRORS = "werkzeug.url_quote"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -71,8 +72,8 @@ class CallLogEndpoint:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
-        if (path not in _PATHS and route_path(str(path)) not in _PATHS) \
-                or environ.get("REQUEST_METHOD") not in _METHODS \
+        if (path not in CALL_LOG_PATHS and route_path(str(path)) not in CALL_LOG_PATHS) \
+                or environ.get("REQUEST_METHOD") not in ANSWERED_METHODS \
                 or environ.get(BODY_ERROR):  # a body BodyReader refused: Flask's hooks answer it (408/413)
             return self._app(environ, start_response)
         store = self._backend.store
@@ -82,12 +83,8 @@ class CallLogEndpoint:
             environ["mockpbx.journal_epoch"] = store.journal_epoch()
         fault = take_fault(store, environ)
         if fault is None and not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
-            try:
-                body, facts = self.page(environ)
-            except Exception as error:  # noqa: BLE001 -- answered as the error handlers answer it
-                return self._finish(environ, start_response, self._error(error, environ), None)
-            record(self._backend, environ, 200, response=body, page=facts)
-            start_response("200 OK", [("Content-Type", JSON), ("Content-Length", str(len(body)))])
+            status, headers, body = self.answer(environ)
+            start_response(status, headers)
             return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         # A fault or a request body: the same page, in a Response the fault functions can change.
         if fault is not None:
@@ -101,6 +98,22 @@ class CallLogEndpoint:
             if fault is not None:
                 malform(response, fault)
         return self._finish(environ, start_response, response, fault)
+
+    def answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The answer to a GET or HEAD with no fault and no body, journalled: its status line,
+        headers and body (which the caller leaves out for a HEAD). Every such request is
+        answered here, under every server: by this endpoint's WSGI call (`--dev`, `MockPBX`) and,
+        under `mockpbx serve`, by its front directly (mockpbx.web.rsgi), with the environ's
+        request keys only (method, path, query, client, headers and the `mockpbx.*` marks; not the
+        server's nor `wsgi.*`, which only Flask and werkzeug's error responses would read)."""
+        try:
+            body, facts = self.page(environ)
+        except Exception as error:  # noqa: BLE001 -- answered as the error handlers answer it
+            response = self._journaled(environ, self._error(error, environ), None)
+            app_iter, status, headers = response.get_wsgi_response(environ)
+            return status, headers, b"".join(app_iter)
+        record(self._backend, environ, 200, response=body, page=facts)
+        return "200 OK", [("Content-Type", JSON), ("Content-Length", str(len(body)))], body
 
     def page(self, environ: dict[str, Any]) -> tuple[bytes, PageFacts | None]:
         """The 200 body for this request, and what coverage counts of a page computed for it
@@ -127,7 +140,11 @@ class CallLogEndpoint:
 
     def _finish(self, environ: dict[str, Any], start_response: Callable[..., Any], response: Response,
                 fault: Fault | None) -> Iterable[bytes]:
-        """Journal and count the request, then send the response (`hooks.journal_and_send`)."""
+        """Journal and count the request, then send the response."""
+        return self._journaled(environ, response, fault)(environ, start_response)
+
+    def _journaled(self, environ: dict[str, Any], response: Response, fault: Fault | None) -> Response:
+        """Journal and count the request; what to send then (`hooks.journal_and_send`)."""
         request = Request(environ)
         request.max_content_length = self._backend.settings.max_body_bytes
-        return journal_and_send(self._backend, request, response, fault)(environ, start_response)
+        return journal_and_send(self._backend, request, response, fault)
