@@ -21,6 +21,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from json.encoder import encode_basestring_ascii as _json_str
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 from xml.sax.saxutils import escape
 
@@ -143,9 +144,13 @@ def redact_query(pairs: Iterable[tuple[str, str]] | Mapping[str, list[str]]) -> 
     items = ((k, v) for k, values in pairs.items() for v in values) if isinstance(pairs, Mapping) else pairs
     shown: dict[str, list[str]] = {}
     for name, value in items:
-        shown.setdefault(name, []).append(
-            REDACTED if is_secret_name(name) else _redact_value(value))
+        shown.setdefault(name, []).append(_shown_value(name, value))
     return shown
+
+
+def _shown_value(name: str, value: str) -> str:
+    """A query value fit to show: replaced whole under a secret name, else its secrets replaced."""
+    return REDACTED if is_secret_name(name) else _redact_value(value)
 
 
 def _redact_value(value: str) -> str:
@@ -166,6 +171,20 @@ def redact_query_string(query_string: str) -> dict[str, list[str]]:
     if not query_string.isascii():
         query_string = _utf8(query_string)
     return redact_query(query_pairs(query_string))
+
+
+def redact_query_string_json(query_string: str) -> str:
+    """The compact JSON of `redact_query_string(query_string)` (what `json.dumps` with `(",", ":")`
+    separators gives), written out directly: the access log shows every request's query, and
+    the dict of lists and its encoding took half of the access log's time."""
+    if not query_string.isascii():
+        query_string = _utf8(query_string)
+    pairs = query_pairs(query_string)
+    if len({name for name, _ in pairs}) < len(pairs):  # a name given more than once: its values in one list
+        return "{" + ",".join([f'{_json_str(name)}:[{",".join(map(_json_str, values))}]'
+                               for name, values in redact_query(pairs).items()]) + "}"
+    return "{" + ",".join([f"{_json_str(name)}:[{_json_str(_shown_value(name, value))}]"
+                           for name, value in pairs]) + "}"
 
 
 def redact_query_string_raw(query_string: str) -> str:

@@ -7,8 +7,18 @@ import json
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mockpbx.redaction import REDACTED, Redactor, is_secret_name, redact_body, redact_query_string, redact_text
+from mockpbx.redaction import (
+    REDACTED,
+    Redactor,
+    is_secret_name,
+    redact_body,
+    redact_query_string,
+    redact_query_string_json,
+    redact_text,
+)
 from mockpbx.testing import MockPBX
 
 JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
@@ -182,3 +192,18 @@ def test_control_requests_and_pages_are_in_the_access_log_too(capsys: pytest.Cap
     assert [(e["method"], e["path"], e["status"]) for e in lines] == [
         ("POST", "/_mock/reset", 200), ("GET", "/_mock/clock", 401), ("GET", "/docs", 200)]
     assert "CtlTok-S14x" not in json.dumps(lines)
+
+
+_QUERY_PARTS = st.sampled_from(["&", "=", "+", "%3A", "%", "%ZZ", "%C3%A9", "é", "\u00e0", '"', "\\", "\x01", "a",
+                                "limit", "password", "api_key", "token", "x", "1", " ", "eyJhbGciOiJIUzI1NiJ9.e30.sig",
+                                "?", ";", "\u2028", "\ud800"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_QUERY_PARTS, max_size=24).map("".join))
+def test_the_access_logs_query_json_is_json_dumps_of_the_redacted_query(query: str) -> None:
+    """The access log writes the query's JSON itself (`redact_query_string_json`): the text
+    `json.dumps` gives for the redacted query, for repeated names, escapes, secrets and JWTs."""
+    raw = query.encode("utf-8", "surrogatepass").decode("latin-1")  # as a WSGI environ holds it
+    for text in (query, raw):
+        assert redact_query_string_json(text) == json.dumps(redact_query_string(text), separators=(",", ":"))

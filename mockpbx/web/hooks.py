@@ -8,7 +8,6 @@ noted in `mockpbx.journal_epoch`), so the journal is empty after either, whateve
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from json.encoder import encode_basestring_ascii as _json_str
@@ -22,7 +21,7 @@ from mockpbx.backend import Backend
 from mockpbx.control.faults import Fault
 from mockpbx.control.journal import RawEntry, bounded, utc_millis
 from mockpbx.coverage.counting import PageFacts
-from mockpbx.redaction import redact_path, redact_query_string
+from mockpbx.redaction import redact_path, redact_query_string_json
 from mockpbx.web.bodies import refuse_unread_body
 from mockpbx.web.access_log import write_line
 from mockpbx.web.drop import drop_connection
@@ -177,14 +176,17 @@ def _access_line(entry: RawEntry, environ: dict[str, object]) -> None:
     remote = environ.get("REMOTE_ADDR")
     write_line(
         f'{{"ts":"{utc_millis(time.time())}","event":"request","method":{_json_str(entry.method)},'
-        f'"path":{_json_str(redact_path(entry.path))},"query":{_json_compact(redact_query_string(entry.query_string))},'
+        f'"path":{_json_str(redact_path(entry.path))},"query":{redact_query_string_json(entry.query_string)},'
         f'"status":{"null" if entry.status is None else int(entry.status)},'
         f'"duration_ms":{round(entry.duration_ms, 3)!r},'
         f'"fault":{"null" if entry.fault is None else int(entry.fault[0])},'
-        f'"remote":{"null" if remote is None else _json_str(str(remote))},"pid":{os.getpid()}}}')
+        f'"remote":{"null" if remote is None else _json_str(str(remote))},"pid":{_pid[0]}}}')
 
 
-_json_compact = json.JSONEncoder(separators=(",", ":")).encode
+#: This process's pid, for the access log (os.getpid is a system call): set again in a forked child.
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
 
 
 def request_body(backend: Backend, request: Request) -> tuple[bytes, str]:
