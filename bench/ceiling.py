@@ -3,8 +3,9 @@
 The real server, with the call log's answer (GET /v1/call/log) replaced by a constant body of a
 page's size; every other request (the login and token the probe needs) is served as usual.
 
-- `constant-app`: the RSGI front does all its work (environ, journal epoch, fault check, the WSGI
-  call), and the WSGI app answers the call log with the constant: what the front and granian cost.
+- `constant-app`: the RSGI front does all its work (environ, journal epoch, fault check), and the
+  call log's `answer` (the method the front calls for a call-log GET with no fault and no body)
+  returns the constant: what the front and granian cost.
 - `empty-front`: the front answers the call log with the constant before any of its work: what
   granian, uvloop and one coroutine per request cost.
 
@@ -29,20 +30,13 @@ HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY
 
 
 def patch(mode: str) -> None:
-    """Replace the call log's answer in `mockpbx.web.rsgi.RSGIFront` (before granian forks)."""
+    """Replace the call log's answer (before granian forks)."""
     from mockpbx.web import rsgi
-    from mockpbx.web.calllog import CALL_LOG
+    from mockpbx.web.calllog import CALL_LOG, CallLogEndpoint
     if mode == "constant-app":
-        init = rsgi.RSGIFront.__init__
-
-        def constant_init(self: Any, app: Any, backend: Any) -> None:
-            def constant(environ: dict[str, Any], start_response: Any) -> Any:
-                if environ["PATH_INFO"] == CALL_LOG and environ["REQUEST_METHOD"] == "GET":
-                    start_response("200 OK", HEADERS)
-                    return [BODY]
-                return app(environ, start_response)
-            init(self, constant, backend)
-        rsgi.RSGIFront.__init__ = constant_init  # type: ignore[method-assign]
+        def constant(self: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+            return "200 OK", HEADERS, BODY
+        CallLogEndpoint.answer = constant  # type: ignore[method-assign]
     elif mode == "empty-front":
         call = rsgi.RSGIFront.__call__
 
