@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import signal
 import sys
 import threading
@@ -40,6 +41,23 @@ class _Handler(WSGIRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def parse_request(self) -> bool:
+        """http.server's, but for a target holding the bytes that `str.split` takes for whitespace
+        once read as Latin-1 (NEL 0x85, NBSP 0xA0): raw UTF-8 holds them (`à` is C3 A0). Under
+        `--dev` and `MockPBX` the request line was split there, as if at a space: a target cut
+        short (a query ending in `à` lost its last byte, then a 400 for invalid UTF-8) or a 400
+        "Bad request syntax", where `serve` answers. Such bytes are percent-encoded for
+        http.server's reading; the target as sent is kept for `make_environ`."""
+        raw: bytes = self.raw_requestline  # type: ignore[has-type]
+        self._sent_target: str | None = None
+        if _SPLIT_BYTES.search(raw):
+            words = raw.split()  # (bytes split at ASCII whitespace only)
+            if len(words) == 3:
+                self._sent_target = words[1].decode("latin-1")
+                target = _SPLIT_BYTES.sub(lambda m: b"%%%02X" % m[0][0], words[1])
+                self.raw_requestline = b" ".join((words[0], target, words[2])) + b"\r\n"
+        return bool(super().parse_request())
+
     def log_error(self, format: str, *args: Any) -> None:
         if not format.startswith("Request timed out"):  # an idle kept-alive connection let go: routine
             super().log_error(format, *args)
@@ -65,7 +83,7 @@ class _Handler(WSGIRequestHandler):
         # The target as sent: http.server made `//v1/call/log` `/v1/call/log` (and werkzeug would
         # read `//v1` as a host); `serve` keeps the path as sent, and so does the journal.
         words = self.requestline.split()
-        sent = words[1] if len(words) == 3 and words[1].startswith("//") else self.path
+        sent = self._sent_target or (words[1] if len(words) == 3 and words[1].startswith("//") else self.path)
         if not sent.isascii():
             target = urlsplit(sent)
             path = _origin_path(sent) or target.path
@@ -74,6 +92,11 @@ class _Handler(WSGIRequestHandler):
         elif sent.startswith("//"):
             environ["PATH_INFO"] = unquote(_origin_path(sent)).encode().decode("latin-1")
         return environ
+
+
+#: Bytes of raw UTF-8 that `str.split` splits a request line at once read as Latin-1 (NEL, NBSP).
+#: (0x1C-0x1F, which it splits at too, are control characters: a bad request under every server.)
+_SPLIT_BYTES = re.compile(rb"[\x85\xa0]")
 
 
 def _origin_path(target: str) -> str:
