@@ -244,7 +244,9 @@ def redact_body(raw: bytes, mimetype: str) -> object:
         return _redact_multipart(text)
     if mimetype == "application/x-www-form-urlencoded":
         pairs = parse_qsl(text, keep_blank_values=True)
-        if any(is_secret_name(k) or JWT.search(v) for k, v in pairs):
+        # (As `redact_query_string_raw` reads a query: an encoded `password%3Dx` in an ordinary
+        # value is a pair once decoded, and the raw text's rules would not see it.)
+        if any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs):
             return "&".join(f"{k}={v}" for k, values in redact_query(pairs).items() for v in values)  # decoded, to read
     return redact_text(text)
 

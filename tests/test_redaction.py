@@ -207,3 +207,13 @@ def test_the_access_logs_query_json_is_json_dumps_of_the_redacted_query(query: s
     raw = query.encode("utf-8", "surrogatepass").decode("latin-1")  # as a WSGI environ holds it
     for text in (query, raw):
         assert redact_query_string_json(text) == json.dumps(redact_query_string(text), separators=(",", ":"))
+
+
+def test_a_secret_pair_url_encoded_inside_an_ordinary_form_value_is_redacted() -> None:
+    """(Before: a form value holding `password=...` percent-encoded (a Referer-like URL, or a note)
+    was shown as sent: the form's rules looked only for secret names and JWTs, and the text rules
+    do not see `password%3Dhunter2` as a pair.)"""
+    for body in (b"ref=http%3A%2F%2Fx%2Fcb%3Fpassword%3Dhunter2&n=1", b"note=a%3Bapi_key%3Dhunter2"):
+        shown = redact_body(body, "application/x-www-form-urlencoded")
+        assert isinstance(shown, str) and "hunter2" not in shown and "redacted" in shown, shown
+    assert redact_body(b"a=1&b=x%3Ay", "application/x-www-form-urlencoded") == "a=1&b=x%3Ay"  # nothing to hide
