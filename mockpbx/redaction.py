@@ -101,10 +101,13 @@ def _redact_json_members(text: str) -> str:
     return "".join(parts) + text[position:] if parts else text
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
 @functools.lru_cache(maxsize=4096)  # names repeat (header names, JSON keys): decide each once
 def is_secret_name(name: str) -> bool:
     """Whether a field, parameter or header name holds a secret (any case and separator)."""
-    normal = name.lower().replace("-", "").replace("_", "")
+    normal = _NOT_ALPHANUMERIC.sub("", name.lower())  # `api-key`, `api.key`, `api key`, `pass\x00word`
     return any(word in normal for word in SECRET_WORDS)
 
 
@@ -247,7 +250,9 @@ def redact_body(raw: bytes, mimetype: str) -> object:
         # (As `redact_query_string_raw` reads a query: an encoded `password%3Dx` in an ordinary
         # value is a pair once decoded, and the raw text's rules would not see it.)
         if any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs):
-            return "&".join(f"{k}={v}" for k, values in redact_query(pairs).items() for v in values)  # decoded, to read
+            # Decoded, to read; then the text rules over it all, as over a form shown raw: a secret
+            # written as XML, JSON or `name: value` in another value is caught there.
+            return redact_text("&".join(f"{k}={v}" for k, values in redact_query(pairs).items() for v in values))
     return redact_text(text)
 
 

@@ -217,3 +217,17 @@ def test_a_secret_pair_url_encoded_inside_an_ordinary_form_value_is_redacted() -
         shown = redact_body(body, "application/x-www-form-urlencoded")
         assert isinstance(shown, str) and "hunter2" not in shown and "redacted" in shown, shown
     assert redact_body(b"a=1&b=x%3Ay", "application/x-www-form-urlencoded") == "a=1&b=x%3Ay"  # nothing to hide
+    # ... and once a body is shown decoded, a secret elsewhere in it is still caught (the review of
+    # the first fix: XML and JSON in another value showed `hunter2`).
+    for body in (b"a=password%3D1&note=<password>hunter2</password>", b'a=password%3D1&note={"password":"hunter2"}',
+                 b"a=x%3Fpassword%3D1&note=%3Ctoken%3Ehunter2%3C%2Ftoken%3E"):
+        shown = redact_body(body, "application/x-www-form-urlencoded")
+        assert isinstance(shown, str) and "hunter2" not in shown, shown
+
+
+@pytest.mark.parametrize("name", ["api.key", "api key", "pass\x00word", "API.KEY", "x.auth.token", "Pass Word"])
+def test_secret_names_with_any_separator_are_secret(name: str) -> None:
+    """(Before: only `-` and `_` were read as separators, so `api.key=...`, `api+key=...` (a space
+    once decoded) and `pass%00word=...` were shown in the access log and the journal.)"""
+    assert is_secret_name(name)
+    assert redact_query_string(f"{name}=hunter2".replace(" ", "+").replace("\x00", "%00")) == {name: [REDACTED]}
