@@ -47,12 +47,19 @@ class _Handler(WSGIRequestHandler):
         `--dev` and `MockPBX` the request line was split there, as if at a space: a target cut
         short (a query ending in `à` lost its last byte, then a 400 for invalid UTF-8) or a 400
         "Bad request syntax", where `serve` answers. Such bytes are percent-encoded for
-        http.server's reading; the target as sent is kept for `make_environ`."""
+        http.server's reading, and the target as sent is kept for `make_environ`; in a target
+        that is not UTF-8 they are a 400, as under `serve` (where they were cut or split before)."""
         raw: bytes = self.raw_requestline  # type: ignore[has-type]
         self._sent_target: str | None = None
         if _SPLIT_BYTES.search(raw):
             words = raw.split()  # (bytes split at ASCII whitespace only)
-            if len(words) == 3:
+            if len(words) == 3 and words[1].startswith(b"/"):  # (an origin-form target: the API's)
+                try:
+                    words[1].decode("utf-8")
+                except UnicodeDecodeError:  # not raw UTF-8: a bad request, as `serve` (granian) says
+                    self.command, self.request_version, self.close_connection = "", "HTTP/1.1", True
+                    self.send_error(400, "the request target is not valid UTF-8")
+                    return False
                 self._sent_target = words[1].decode("latin-1")
                 target = _SPLIT_BYTES.sub(lambda m: b"%%%02X" % m[0][0], words[1])
                 self.raw_requestline = b" ".join((words[0], target, words[2])) + b"\r\n"

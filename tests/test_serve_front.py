@@ -411,3 +411,12 @@ def test_raw_utf8_holding_nbsp_or_nel_bytes_is_read_alike_by_every_server(server
     assert json.loads(answers[0][2][2]) == {"error": "not found: /v1/càll/log"}
     assert journals[0] == journals[1] and journals[0][-2:] == [("/v1/càll/log", {}, 404), ("//v1/Hà", {"x": ["à"]}, 404)]
     assert journals[0][0][1]["source"] == ["Hà"]
+    # The same bytes outside UTF-8: a 400 under both, journaled by neither. (Before the review of
+    # the fix: `--dev` routed them; before the fix it cut a trailing one off, answering 200.)
+    for server in servers:
+        server.delete("/_mock/requests")
+        auth = b"Authorization: Bearer " + server.token().encode() + b"\r\n"
+        for target in (b"/\xa0v1/call/log", window + b"&x=\x85", window + b"&x=\xff\xa0"):
+            status = _exchange(server, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n" + auth)[0]
+            assert status == b"HTTP/1.1 400", (server, target, status)
+        assert not [e for e in server.get("/_mock/requests").json()["data"] if e["method"] == "GET"]
