@@ -195,7 +195,9 @@ def redact_query_string_raw(query_string: str) -> str:
     pairs = query_pairs(query_string)
     if not any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs):
         return query_string
-    return urlencode([(k, v) for k, values in redact_query(pairs).items() for v in values])
+    # (errors: a lone surrogate, which a JSON string can hold, made urlencode raise; a JSON body
+    # was then shown by the text rules, which do not look inside a string's URL.)
+    return urlencode([(k, v) for k, values in redact_query(pairs).items() for v in values], errors="surrogatepass")
 
 
 def redact_path(path: str) -> str:

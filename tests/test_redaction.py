@@ -231,3 +231,11 @@ def test_secret_names_with_any_separator_are_secret(name: str) -> None:
     once decoded) and `pass%00word=...` were shown in the access log and the journal.)"""
     assert is_secret_name(name)
     assert redact_query_string(f"{name}=hunter2".replace(" ", "+").replace("\x00", "%00")) == {name: [REDACTED]}
+
+
+def test_a_url_in_a_json_string_with_a_lone_surrogate_still_has_its_secret_redacted() -> None:
+    """(Before: `"http://x/?password=hunter2&a=\\ud800"` made urlencode raise while the URL's query
+    was redacted, and the body fell back to the text rules, which showed `hunter2`: found by the
+    access log's property test.)"""
+    shown = redact_body(b'{"u": "http://x/?password=hunter2&a=\\ud800"}', "application/json")
+    assert isinstance(shown, dict) and "hunter2" not in json.dumps(shown), shown
