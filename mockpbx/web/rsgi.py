@@ -82,25 +82,26 @@ class RSGIFront:
             environ["mockpbx.journal_epoch"] = self._store.journal_epoch()
         if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             await self._read_body(environ, protocol)
+        plain = False  # a call-log GET or HEAD with no fault and no body (see the module docstring)
         if tracked and BODY_ERROR not in environ:
             fault = environ[PRETAKEN] = take_fault(self._store, environ)
             if fault is not None and fault.delay_ms:
                 await _sleep_at_least(fault.delay_ms / 1000)
-            elif fault is None and path in CALL_LOG_PATHS and BODY_READ not in environ \
-                    and environ["REQUEST_METHOD"] in ANSWERED_METHODS:  # (see the module docstring)
-                line, headers, body = self._call_log.answer(environ)
-                protocol.response_bytes(int(line[:3]), headers, b"" if environ["REQUEST_METHOD"] == "HEAD" else body)
-                return
-        self._complete_environ(environ, scope)
-        if path.startswith(_POOLED):
-            status, headers, body = await asyncio.get_running_loop().run_in_executor(
-                self._pool, self._call, environ)
+            plain = fault is None and path in CALL_LOG_PATHS and BODY_READ not in environ \
+                and environ["REQUEST_METHOD"] in ANSWERED_METHODS
+        if plain:
+            line, headers, body = self._call_log.answer(environ)
         else:
-            status, headers, body = self._call(environ)
-        protocol.response_bytes(status, headers, body)
+            self._complete_environ(environ, scope)
+            if path.startswith(_POOLED):
+                line, headers, body = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, self._call, environ)
+            else:
+                line, headers, body = self._call(environ)
+        protocol.response_bytes(int(line[:3]), headers, b"" if environ["REQUEST_METHOD"] == "HEAD" else body)
 
-    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Run the WSGI app to the end: its status, headers and whole body."""
+    def _call(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Run the WSGI app to the end: its status line, headers and whole body."""
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -118,10 +119,8 @@ class RSGIFront:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        status, headers = started
-        if environ["REQUEST_METHOD"] == "HEAD":
-            body = b""
-        return int(status[:3]), headers, body
+        line, headers = started
+        return line, headers, body
 
     async def _read_body(self, environ: dict[str, Any], protocol: Any) -> None:
         """The body into `wsgi.input`, or `BODY_ERROR` set: 413 over the limit, 408 late, 400 cut."""
