@@ -50,19 +50,23 @@ class _Handler(WSGIRequestHandler):
         http.server's reading, and the target as sent is kept for `make_environ`; in a target
         that is not UTF-8 they are a 400, as under `serve` (where they were cut or split before)."""
         raw: bytes = self.raw_requestline  # type: ignore[has-type]
+        #: The origin-form target as sent, where http.server's reading changes it (see make_environ).
         self._sent_target: str | None = None
-        if _SPLIT_BYTES.search(raw):
-            words = raw.split()  # (bytes split at ASCII whitespace only)
-            if len(words) == 3 and words[1].startswith(b"/"):  # (an origin-form target: the API's)
+        words = raw.split()  # (bytes split at ASCII whitespace only)
+        if len(words) == 3 and words[1].startswith(b"/"):  # (an origin-form target: the API's)
+            target = words[1]
+            if _SPLIT_BYTES.search(target):
                 try:
-                    words[1].decode("utf-8")
+                    target.decode("utf-8")
                 except UnicodeDecodeError:  # not raw UTF-8: a bad request, as `serve` (granian) says
                     self.command, self.request_version, self.close_connection = "", "HTTP/1.1", True
                     self.send_error(400, "the request target is not valid UTF-8")
                     return False
-                self._sent_target = words[1].decode("latin-1")
-                target = _SPLIT_BYTES.sub(lambda m: b"%%%02X" % m[0][0], words[1])
-                self.raw_requestline = b" ".join((words[0], target, words[2])) + b"\r\n"
+                encoded = _SPLIT_BYTES.sub(lambda m: b"%%%02X" % m[0][0], target)
+                self.raw_requestline = b" ".join((words[0], encoded, words[2])) + b"\r\n"
+                self._sent_target = target.decode("latin-1")
+            elif target.startswith(b"//"):  # http.server makes it `/...`
+                self._sent_target = target.decode("latin-1")
         return bool(super().parse_request())
 
     def log_error(self, format: str, *args: Any) -> None:
@@ -89,8 +93,7 @@ class _Handler(WSGIRequestHandler):
             environ.pop("CONTENT_LENGTH", None)
         # The target as sent: http.server made `//v1/call/log` `/v1/call/log` (and werkzeug would
         # read `//v1` as a host); `serve` keeps the path as sent, and so does the journal.
-        words = self.requestline.split()
-        sent = self._sent_target or (words[1] if len(words) == 3 and words[1].startswith("//") else self.path)
+        sent = self._sent_target or self.path
         if not sent.isascii():
             target = urlsplit(sent)
             path = _origin_path(sent) or target.path
