@@ -168,21 +168,27 @@ def _redact_value(value: str) -> str:
     return JWT.sub(REDACTED, value) if "eyJ" in value else value
 
 
+def _shows_secret(pairs: Iterable[tuple[str, str]]) -> bool:
+    """Whether any of the pairs would be changed by the rules of `redact_query`."""
+    return any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs)
+
+
+def _environ_query_pairs(query_string: str) -> list[tuple[str, str]]:
+    """The pairs of a query as a WSGI environ holds it (PEP 3333: each byte as a Latin-1
+    character): raw UTF-8 bytes read as UTF-8, as the API reads them."""
+    return query_pairs(query_string if query_string.isascii() else _utf8(query_string))
+
+
 def redact_query_string(query_string: str) -> dict[str, list[str]]:
-    """A raw query string, parsed, with secrets replaced. As a WSGI environ holds it (PEP 3333:
-    each byte as a Latin-1 character), raw UTF-8 bytes are read as UTF-8, as the API reads them."""
-    if not query_string.isascii():
-        query_string = _utf8(query_string)
-    return redact_query(query_pairs(query_string))
+    """A raw query string (as a WSGI environ holds it), parsed, with secrets replaced."""
+    return redact_query(_environ_query_pairs(query_string))
 
 
 def redact_query_string_json(query_string: str) -> str:
     """The compact JSON of `redact_query_string(query_string)` (what `json.dumps` with `(",", ":")`
     separators gives), written out directly: the access log shows every request's query, and
     the dict of lists and its encoding took half of the access log's time."""
-    if not query_string.isascii():
-        query_string = _utf8(query_string)
-    pairs = query_pairs(query_string)
+    pairs = _environ_query_pairs(query_string)
     if len({name for name, _ in pairs}) < len(pairs):  # a name given more than once: its values in one list
         return "{" + ",".join([f'{_json_str(name)}:[{",".join(map(_json_str, values))}]'
                                for name, values in redact_query(pairs).items()]) + "}"
@@ -193,7 +199,7 @@ def redact_query_string_json(query_string: str) -> str:
 def redact_query_string_raw(query_string: str) -> str:
     """A raw query string with secrets replaced, still a query string (unchanged when clean)."""
     pairs = query_pairs(query_string)
-    if not any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs):
+    if not _shows_secret(pairs):
         return query_string
     # (errors: a lone surrogate, which a JSON string can hold, made urlencode raise; a JSON body
     # was then shown by the text rules, which do not look inside a string's URL.)
@@ -251,7 +257,7 @@ def redact_body(raw: bytes, mimetype: str) -> object:
         pairs = parse_qsl(text, keep_blank_values=True)
         # (As `redact_query_string_raw` reads a query: an encoded `password%3Dx` in an ordinary
         # value is a pair once decoded, and the raw text's rules would not see it.)
-        if any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs):
+        if _shows_secret(pairs):
             # Decoded, to read; then the text rules over it all, as over a form shown raw: a secret
             # written as XML, JSON or `name: value` in another value is caught there.
             return redact_text("&".join(f"{k}={v}" for k, values in redact_query(pairs).items() for v in values))
