@@ -82,9 +82,14 @@ def refuse_what_is_not_read() -> None:
     400 naming it: ignored, `?metod=POST` listed the whole journal, `/reset?coverage=true` kept the
     coverage and `DELETE /faults {"id": 3}` removed every rule."""
     refuse_unknown_keys(dict.fromkeys(request.args), _QUERY.get(str(request.endpoint), ()), what="query parameter")
-    if request.method in ("GET", "HEAD", "DELETE") and (request.content_length or request.headers.get("Transfer-Encoding")):
+    if request.method in ("GET", "HEAD", "DELETE") and _announces_body():
         hint = " (one rule: DELETE /_mock/faults/<id>)" if request.endpoint == "control.clear_faults" else ""
         raise InvalidRequestError(f"{request.method} {request.path} takes no body{hint}")
+
+
+def _announces_body() -> bool:
+    """Whether the request announces a body: a Content-Length above 0, or a Transfer-Encoding."""
+    return bool(request.content_length or request.headers.get("Transfer-Encoding"))
 
 
 def _addressed_directly(host: str) -> bool:
@@ -120,7 +125,7 @@ def _abort(error: _Abort) -> Response:
 @control.post("/reset")
 def reset() -> Response:
     """Back to the start-up state; API coverage too only with `{"coverage": true}`."""
-    body = _body() if request.content_length or request.headers.get("Transfer-Encoding") else {}
+    body = _body() if _announces_body() else {}
     if not isinstance(body, dict):
         raise InvalidRequestError("the request body must be a JSON object")
     refuse_unknown_keys(body, ("coverage",))
