@@ -188,7 +188,6 @@ _pid = [os.getpid()]
 os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
 
 
-
 def request_body(backend: Backend, request: Request) -> tuple[bytes, str]:
     """The request body for the journal (none when over the size limit) and its media type."""
     environ = request.environ
