@@ -36,7 +36,19 @@ from bench_http import (
     WIREMOCK_JAR,
     ensure_peers,
 )
-from harness import BENCH, ROOT, Server, exit_on_sigterm, expand, free_port, log, require, run_wrk, wait_until
+from harness import (
+    BENCH,
+    ROOT,
+    Server,
+    ThreadSampler,
+    exit_on_sigterm,
+    expand,
+    free_port,
+    log,
+    require,
+    run_wrk,
+    wait_until,
+)
 from measure import Probe, Target, call_log_path
 
 MOCKPBX = "{python} -m mockpbx serve --workers 1 --port {port} --no-access-log"
@@ -95,6 +107,9 @@ def main() -> int:
     parser.add_argument("--same-session", action="store_true",
                         help="start the servers in wrk's session (a process group each), so that Linux's "
                              "autogroup scheduler does not share the CPUs between them and wrk as groups")
+    parser.add_argument("--threads", action="store_true",
+                        help="also report how the CPUs were shared during each target's bursts: each server "
+                             "thread's time on a CPU and time runnable but waiting for one (schedstat)")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="only the targets whose name contains TEXT (repeatable)")
     args = parser.parse_args()
@@ -104,6 +119,7 @@ def main() -> int:
     targets = [t for t in plan(args.baseline, args.jvm_warmup) if not args.only or any(text in t.name for text in args.only)]
     servers: list[Server] = []
     ready: dict[str, tuple[int, dict[str, str]]] = {}
+    samplers: dict[str, ThreadSampler] = {}
     try:
         for target in targets:
             if target.server_of is not None:  # another request stream to a server already up
@@ -112,6 +128,7 @@ def main() -> int:
                 port, headers = ready[target.server_of]
                 run_wrk(port, target.path, headers, 2, args.connections, 1, target.script)
                 ready[target.name] = (port, headers)
+                samplers[target.name] = ThreadSampler(samplers[target.server_of].sid, not args.same_session)
                 log(f"[{target.name}] on the server of {target.server_of}")
                 continue
             port = free_port()
@@ -119,6 +136,7 @@ def main() -> int:
                              **target.values)
             server = Server(command, env=target.env, cwd=target.cwd or ROOT, own_session=not args.same_session)
             servers.append(server.start())
+            samplers[target.name] = ThreadSampler(server.sid, not args.same_session)
             probe = Probe(target, port)
             wait_until(probe, server, target.ready_timeout)
             run_wrk(port, target.path, probe.headers, target.warmup or 2, args.connections, 1, target.script)
@@ -133,7 +151,11 @@ def main() -> int:
             order.shuffle(shuffled)
             for target in shuffled:
                 port, headers = ready[target.name]
-                result = run_wrk(port, target.path, headers, args.burst, args.connections, 1, target.script)
+                if args.threads:
+                    with samplers[target.name]:
+                        result = run_wrk(port, target.path, headers, args.burst, args.connections, 1, target.script)
+                else:
+                    result = run_wrk(port, target.path, headers, args.burst, args.connections, 1, target.script)
                 rps[target.name].append(result.rps)
                 p50[target.name].append(result.p50_ms)
                 p99[target.name].append(result.p99_ms)
@@ -161,6 +183,13 @@ def main() -> int:
             if other in rps:
                 ratios = [a / b for a, b in zip(rps[name], rps[other], strict=True) if b]
                 print(f"  {name} / {other}: {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+    if args.threads:
+        print("\nhow the CPUs were shared during each target's bursts (every thread of the server on a CPU "
+              "more than 2% of the time; 'waiting for a CPU': runnable, not running):")
+        for target in targets:
+            print(f"  {target.name}:")
+            for line in samplers[target.name].report():
+                print(f"    {line}")
     return 0
 
 

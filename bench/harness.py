@@ -109,6 +109,90 @@ class MemorySampler:
         self._thread.join()
 
 
+def _machine_busy() -> tuple[int, int]:
+    """(all, idle) clock ticks of every CPU since boot, from /proc/stat."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
+
+
+def _thread_times(pids: Sequence[int]) -> dict[int, tuple[str, int, int, int]]:
+    """{tid: (process name, ns on a CPU, ns runnable but waiting for one, times run)} of every thread
+    of `pids` (/proc/<pid>/task/<tid>/schedstat)."""
+    times = {}
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                run, wait, slices = (int(v) for v in Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split())
+            except (OSError, ValueError):
+                continue
+            times[int(tid)] = (name, run, wait, slices)
+    return times
+
+
+@dataclass
+class ThreadLoad:
+    """What the scheduler gave one thread over some seconds of load (summed over samples)."""
+
+    name: str
+    seconds: float = 0.0
+    run_ns: int = 0
+    wait_ns: int = 0
+    slices: int = 0
+
+    def add(self, seconds: float, run_ns: int, wait_ns: int, slices: int) -> None:
+        self.seconds += seconds
+        self.run_ns, self.wait_ns, self.slices = self.run_ns + run_ns, self.wait_ns + wait_ns, self.slices + slices
+
+    def line(self) -> str:
+        """CPU and run-queue wait as % of the wall clock, times run per second, wait per time run."""
+        wall = self.seconds * 1e9 or 1.0
+        return (f"{self.name:<10} cpu {100 * self.run_ns / wall:5.1f}%  waiting for a CPU "
+                f"{100 * self.wait_ns / wall:5.1f}%  runs/s {self.slices / (self.seconds or 1):7.0f}  "
+                f"wait/run {self.wait_ns / max(self.slices, 1) / 1000:5.1f} us")
+
+
+class ThreadSampler:
+    """How the CPUs were shared while a block ran: per thread of a server's processes (session or
+    process group `sid`), the time on a CPU and the time runnable but waiting for one (Linux's
+    schedstat), and how busy the whole machine was. Samples add up across blocks (`loads`)."""
+
+    def __init__(self, sid: int, own_session: bool) -> None:
+        self.sid, self.field = sid, 3 if own_session else 2
+        self.loads: dict[int, ThreadLoad] = {}
+        self.busy_ticks = self.all_ticks = 0
+        self._before: dict[int, tuple[str, int, int, int]] = {}
+        self._begin = 0.0
+        self._machine = (0, 0)
+
+    def __enter__(self) -> Self:
+        self._before = _thread_times(session_pids(self.sid, self.field))
+        self._begin, self._machine = time.perf_counter(), _machine_busy()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        seconds = time.perf_counter() - self._begin
+        machine = _machine_busy()
+        self.all_ticks += machine[0] - self._machine[0]
+        self.busy_ticks += (machine[0] - self._machine[0]) - (machine[1] - self._machine[1])
+        for tid, (name, run, wait, slices) in _thread_times(session_pids(self.sid, self.field)).items():
+            _, run0, wait0, slices0 = self._before.get(tid, (name, 0, 0, 0))
+            self.loads.setdefault(tid, ThreadLoad(name)).add(seconds, run - run0, wait - wait0, slices - slices0)
+
+    def report(self, threshold: float = 0.02) -> list[str]:
+        """A line per thread that was on a CPU more than `threshold` of the time, busiest first,
+        then the machine's use of its CPUs."""
+        busiest = sorted(self.loads.values(), key=lambda load: -load.run_ns)
+        lines = [load.line() for load in busiest if load.run_ns > threshold * load.seconds * 1e9]
+        cpus = os.cpu_count() or 1
+        lines.append(f"machine busy {100 * cpus * self.busy_ticks / max(self.all_ticks, 1):.0f}% of {100 * cpus}%")
+        return lines
+
+
 # --- servers -----------------------------------------------------------------------
 
 @dataclass
