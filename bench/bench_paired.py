@@ -54,7 +54,7 @@ from measure import Probe, Target, call_log_path
 MOCKPBX = "{python} -m mockpbx serve --workers 1 --port {port} --no-access-log"
 
 
-def plan(baseline: Path | None, jvm_warmup: float = 60.0) -> list[Target]:
+def plan(baseline: Path | None, jvm_warmup: float = JVM_WARMUP) -> list[Target]:
     """The targets, each started once and kept up for the whole run."""
     path = call_log_path(days=30, limit=10)
     window = call_log_path(days=30, limit=50)
@@ -84,7 +84,7 @@ def plan(baseline: Path | None, jvm_warmup: float = 60.0) -> list[Target]:
               # Warmed until its JIT has settled (it gains for about a minute of load; 6 s, the
               # bench_http default, leaves it at half speed and flatters the ratios).
               Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR},
-                     warmup=max(jvm_warmup, JVM_WARMUP)),
+                     warmup=jvm_warmup),
               Target("flask hello", SERVER, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"})]
     # The same peers sent the varied rows' request stream (the same wrk script, so the client does
     # the same work per request as for mockpbx's rows; the peers answer every query alike).
@@ -102,7 +102,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections [32]")
     parser.add_argument("--baseline", type=Path, help="a checkout of another build: its rows as 'before: ...'")
     parser.add_argument("--seed", type=int, default=11, help="seed of the burst order [11]")
-    parser.add_argument("--jvm-warmup", type=float, default=60.0,
+    parser.add_argument("--jvm-warmup", type=float, default=JVM_WARMUP,
                         help="seconds of load WireMock's JVM gets before the rounds [60]")
     parser.add_argument("--same-session", action="store_true",
                         help="start the servers in wrk's session (a process group each), so that Linux's "
