@@ -4,6 +4,7 @@ strings, headers, JSON bodies at any depth, form and text bodies; JWT-shaped val
 from __future__ import annotations
 
 import json
+from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 import requests
@@ -15,8 +16,10 @@ from mockpbx.redaction import (
     Redactor,
     is_secret_name,
     redact_body,
+    redact_header,
     redact_query_string,
     redact_query_string_json,
+    redact_query_string_raw,
     redact_text,
 )
 from mockpbx.testing import MockPBX
@@ -239,3 +242,38 @@ def test_a_url_in_a_json_string_with_a_lone_surrogate_still_has_its_secret_redac
     access log's property test.)"""
     shown = redact_body(b'{"u": "http://x/?password=hunter2&a=\\ud800"}', "application/json")
     assert isinstance(shown, dict) and "hunter2" not in json.dumps(shown), shown
+
+
+@pytest.mark.parametrize("value", ["token: hunter2", "x; api_key:hunter2", "Password : hunter2", "'secret': hunter2",
+                                   "note\ttoken:\thunter2"])
+def test_a_secret_pair_written_with_a_colon_inside_an_ordinary_value_is_redacted(value: str) -> None:
+    """`name: value` inside a query value, a form value, a header or a JSON string is read as in a
+    text body. (Before: only a value holding `=` went to the pair rules, so `?note=token: hunter2`
+    was shown whole in the access log and the journal.)"""
+    encoded = value.replace(" ", "+").replace("\t", "%09")
+    for shown in (json.dumps(redact_query_string(f"note={encoded}")), redact_query_string_json(f"note={encoded}"),
+                  unquote_plus(redact_query_string_raw(f"note={encoded}")),  # (the journal's form: still a query)
+                  str(redact_body(f"a=1&note={encoded}".encode(), "application/x-www-form-urlencoded")),
+                  json.dumps(redact_body(json.dumps({"note": value}).encode(), "application/json")),
+                  redact_header("X-Note", value)):
+        assert "hunter2" not in shown and REDACTED in shown, shown
+
+
+@pytest.mark.parametrize("value", ["2026-11-30 10:00:00", "2026-11-30T10:00:00+07:00", "http://pbx.example:8080/a",
+                                   "localhost:8080", "ratio 3:2", "Source: 0901234567"])
+def test_colons_in_ordinary_values_are_shown_as_sent(value: str) -> None:
+    """Dates, URLs, hosts and `name: value` under names that hold no secret are not touched."""
+    assert redact_query_string(f"note={quote_plus(value)}") == {"note": [value]}
+    assert redact_header("X-Note", value) == value
+
+
+def test_a_colon_pair_in_a_query_value_is_redacted_by_a_real_server(capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end: a query value and a header value, through the journal and the access log."""
+    with MockPBX(days=0, access_log=True) as pbx:
+        requests.get(pbx.url + "/v1/call/log", params={"note": "token: colon-secret-1"}, timeout=10)
+        requests.get(pbx.url + "/healthz", headers={"X-Note": "api_key: colon-secret-2"}, timeout=10)
+        journal = json.dumps(pbx.requests())
+    log = capsys.readouterr().err
+    assert "note" in journal and "note" in log  # (the request was journaled and logged)
+    for secret in ("colon-secret-1", "colon-secret-2"):
+        assert secret not in journal and secret not in log, secret
