@@ -29,10 +29,12 @@ class Served:
 
 def start(*args: str, hangup_ignored: bool = False) -> Served:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKPBX_")}
-    ignore = (lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if hangup_ignored else None  # as nohup does
+    # Ignored as nohup does, or the default even when the suite itself runs under nohup (the
+    # server would otherwise inherit the ignore, and a SIGHUP test would wait on a server kept up).
+    hangup = signal.SIG_IGN if hangup_ignored else signal.SIG_DFL
     process = subprocess.Popen([sys.executable, "-m", "mockpbx", "serve", "--port", "0", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-                               preexec_fn=ignore)
+                               preexec_fn=lambda: signal.signal(signal.SIGHUP, hangup))
     assert process.stdout is not None
     banner = process.stdout.readline()  # blocks until the socket is bound and the data loaded
     match = re.search(r"http://127\.0\.0\.1:\d+", banner)
