@@ -46,7 +46,9 @@ _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 #: An XML element holding text: `<password>hunter2</password>` (attributes allowed on the opening tag).
 _XML_SECRET = re.compile(r"<([A-Za-z_][\w.-]{0,63})(\s[^<>]*)?>([^<]*)</\1\s*>")
 #: A JSON string followed by `:` (a member's name), anywhere in text, whitespace and line ends allowed.
-_JSON_NAME = re.compile(r'"((?:[^"\\]|\\.){0,4096})"\s*:\s*')
+#: (Not from a quote escaped by a backslash: from each of a run of `\\"` the engine read up to 4096
+#: characters back and forth, and a 16 KiB body of them took a second to show.)
+_JSON_NAME = re.compile(r'(?<!\\)"((?:[^"\\]|\\.){0,4096})"\s*:\s*')
 #: A number or literal (`true`, `NaN`), up to what ends a JSON value.
 _SCALAR = re.compile(r"[^,}\]\s]*")
 
@@ -111,24 +113,75 @@ def is_secret_name(name: str) -> bool:
     return any(word in normal for word in SECRET_WORDS)
 
 
+#: A pair's separator (`name=value`, `name: value`), for `_redact_inner_pairs`.
+_SEPARATOR = re.compile("[:=]")
+#: What ends a pair's name, read back from its separator.
+_NAME_STOPS = frozenset(" \t\r\n\u00a0:=;,&?/()[]{}<>")
+#: A pair's value after its separator, as `_PAIR` reads one, after any white space (a line end too).
+#: A value quoted as in JSON held in a JSON string (`\\"hunter2\\"`) runs to the next escaped quote.
+_INNER_VALUE = re.compile(r"""[ \t\u00a0\r\n]*(?P<value>\\"(?:[^"\\]|\\[^"])*(?:\\"|\\?\Z)"""
+                          r"""|"(?:[^"\\]|\\.)*(?:"|\\?\Z)|'[^']*(?:'|\Z)|[^&;,\r\n"'}\]]*)""")
+#: The password of a URL's user (`http://bob:hunter2@host/`); bounded, so linear on any input.
+_USERINFO = re.compile(r"(://[^\s/?#@:]{0,256}:)[^\s/?#@]{1,256}@")
+
+
+def _redact_inner_pairs(text: str) -> str:
+    """`text` with the value of every secret-named pair replaced, each separator read on its own.
+    (`_PAIR` reads a value up to `&`, `;` or `,`: a harmless pair before a secret one, as in
+    `note: token: x` or `a=1 token: x`, took the secret as its own value.) A name is what
+    precedes the separator, spaces skipped, up to white space or a punctuation mark that separates
+    pairs, at most 64 characters; `is_secret_name` decides. Linear: each value is read once, and a
+    separator inside a value already replaced is skipped."""
+    parts: list[str] = []
+    position = 0
+    for separator in _SEPARATOR.finditer(text):
+        index = separator.start()
+        if index < position:
+            continue
+        end = index
+        while end > position and text[end - 1] in " \t\u00a0":
+            end -= 1
+        start, floor = end, max(position, end - 64)
+        while start > floor and text[start - 1] not in _NAME_STOPS:
+            start -= 1
+        if start == end or not is_secret_name(text[start:end]):
+            continue
+        match = _INNER_VALUE.match(text, index + 1)
+        if match is None or not match["value"]:
+            continue
+        value = match["value"]
+        quote_char = '\\"' if value.startswith('\\"') else value[0] if value[0] in "\"'" else ""
+        parts += [text[position:match.start("value")], f"{quote_char}{REDACTED}{quote_char}"]
+        position = match.end("value")
+    return "".join(parts) + text[position:] if parts else text
+
+
+def _redact_xml(text: str) -> str:
+    """`text` with the text of every secret-named XML element replaced."""
+    return _XML_SECRET.sub(lambda m: m[0] if not is_secret_name(m[1]) else f"<{m[1]}{m[2] or ''}>{REDACTED}</{m[1]}>",
+                           text)
+
+
 def redact_text(text: str) -> str:
     """Free text with the values of secret-named pairs, of secret-named JSON members (even in JSON
-    cut short or invalid), of secret-named XML elements and every JWT-shaped value replaced
-    (`\\uXXXX` escapes are decoded first, so an escaped name is caught)."""
+    cut short or invalid), of secret-named XML elements, the passwords of URLs and every
+    JWT-shaped value replaced (`\\uXXXX` escapes are decoded first, so an escaped name is caught)."""
     if "\\u" in text:
         text = _ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
     if '"' in text:
         text = _redact_json_members(text)
     if "<" in text:
-        text = _XML_SECRET.sub(lambda m: m[0] if not is_secret_name(m[1]) else f"<{m[1]}{m[2] or ''}>{REDACTED}</{m[1]}>",
-                               text)
+        text = _redact_xml(text)
     def pair(match: re.Match[str]) -> str:
         if not is_secret_name(match["name"].strip("\"'")) or not match["value"]:
             return match[0]
         value = match["value"]
         quote_char = value[0] if value[0] in "\"'" else ""
         return f"{match['name']}{match['sep']}{quote_char}{REDACTED}{quote_char}"
-    return JWT.sub(REDACTED, _PAIR.sub(pair, text))
+    text = _redact_inner_pairs(_PAIR.sub(pair, text))
+    if "@" in text:
+        text = _USERINFO.sub(rf"\1{REDACTED}@", text)
+    return JWT.sub(REDACTED, text)
 
 
 def redact_json(value: object) -> object:
@@ -158,16 +211,22 @@ def _shown_value(name: str, value: str) -> str:
 
 def _redact_value(value: str) -> str:
     """A value under an ordinary name: `name=value` and `name: value` pairs in it (`password=x`,
-    `a;password=x`, the query of a URL such as a Referer's, `token: x`) and JWTs replaced. (The
-    access log reads every query value: a colon with no letter in the value, the call log's dates,
-    is not read for pairs, whose names start with a letter.)"""
+    `a;password=x`, the query of a URL such as a Referer's, `note: token: x`), a URL's password,
+    secret-named XML elements and JWTs replaced. (The access log reads every query value: a colon
+    with no letter in the value, as in the call log's dates, cannot end a name.)"""
     if "=" in value:
         base, mark, query = value.partition("?")
         if mark and "=" in query:  # a URL: its query read as one (`http:` would swallow it as a pair's value)
             return redact_text(base) + mark + redact_query_string_raw(query)
         return redact_text(value)
     if ":" in value and value.lower() != value.upper():  # (a letter in it: cheaper than a regex search)
-        return redact_text(value)
+        # Pairs and a URL's password, read as they are: not as a text body, whose `\\uXXXX`
+        # escapes would be decoded in a value that holds no secret.
+        value = _redact_inner_pairs(value)
+        if "@" in value:
+            value = _USERINFO.sub(rf"\1{REDACTED}@", value)
+    if "<" in value:
+        value = _redact_xml(value)
     return JWT.sub(REDACTED, value) if "eyJ" in value else value
 
 

@@ -245,7 +245,13 @@ def test_a_url_in_a_json_string_with_a_lone_surrogate_still_has_its_secret_redac
 
 
 @pytest.mark.parametrize("value", ["token: hunter2", "x; api_key:hunter2", "Password : hunter2", "'secret': hunter2",
-                                   "note\ttoken:\thunter2"])
+                                   "note\ttoken:\thunter2",
+                                   # after a harmless pair, which took the rest as its value (the review):
+                                   "note: token: hunter2", "see http://wiki/x token: hunter2", "a=1 token: hunter2",
+                                   "Fwd: password: hunter2", "user: bob token: hunter2", "x:token: hunter2",
+                                   "note: Authorization: Bearer hunter2",
+                                   # names and spacing the text rules did not read as a pair (the review):
+                                   "_token: hunter2", "9password: hunter2", "token\u00a0: hunter2", "token:\nhunter2"])
 def test_a_secret_pair_written_with_a_colon_inside_an_ordinary_value_is_redacted(value: str) -> None:
     """`name: value` inside a query value, a form value, a header or a JSON string is read as in a
     text body. (Before: only a value holding `=` went to the pair rules, so `?note=token: hunter2`
@@ -260,9 +266,13 @@ def test_a_secret_pair_written_with_a_colon_inside_an_ordinary_value_is_redacted
 
 
 @pytest.mark.parametrize("value", ["2026-11-30 10:00:00", "2026-11-30T10:00:00+07:00", "http://pbx.example:8080/a",
-                                   "localhost:8080", "ratio 3:2", "Source: 0901234567"])
+                                   "localhost:8080", "ratio 3:2", "Source: 0901234567", "[::1]:8080", "fe80::1%eth0",
+                                   "sip:0901234567@pbx", "Note: call back at 10:00",
+                                   "C:\\u00e9t\\u00e9", "x:\\ud800", "a:\\u0022b"])
 def test_colons_in_ordinary_values_are_shown_as_sent(value: str) -> None:
-    """Dates, URLs, hosts and `name: value` under names that hold no secret are not touched."""
+    """Dates, URLs, hosts and `name: value` under names that hold no secret are not touched, and
+    `\\uXXXX` in a value is not decoded (the review of the first fix: `C:\\u00e9t\\u00e9` was
+    shown as `C:été`, and ASCII `x:\\ud800` as a lone surrogate)."""
     assert redact_query_string(f"note={quote_plus(value)}") == {"note": [value]}
     assert redact_header("X-Note", value) == value
 
@@ -272,8 +282,31 @@ def test_a_colon_pair_in_a_query_value_is_redacted_by_a_real_server(capsys: pyte
     with MockPBX(days=0, access_log=True) as pbx:
         requests.get(pbx.url + "/v1/call/log", params={"note": "token: colon-secret-1"}, timeout=10)
         requests.get(pbx.url + "/healthz", headers={"X-Note": "api_key: colon-secret-2"}, timeout=10)
+        requests.get(pbx.url + "/v1/call/log", params={"note": "note: token: colon-secret-3",
+                                                       "next": "http://bob:colon-secret-4@host/"}, timeout=10)
+        requests.get(pbx.url + "/healthz", headers={"X-Note": "<password>colon-secret-5</password>"}, timeout=10)
         journal = json.dumps(pbx.requests())
     log = capsys.readouterr().err
     assert "note" in journal and "note" in log  # (the request was journaled and logged)
-    for secret in ("colon-secret-1", "colon-secret-2"):
+    for secret in ("colon-secret-1", "colon-secret-2", "colon-secret-3", "colon-secret-4", "colon-secret-5"):
         assert secret not in journal and secret not in log, secret
+
+
+@pytest.mark.parametrize(("value", "secret"), [("<token>hunter2</token>", "hunter2"),
+                                               ("http://bob:hunter2@host/", "hunter2"),
+                                               ('{\\"password\\": \\"hunter2\\"}', "hunter2")])
+def test_xml_a_urls_password_and_escaped_json_in_an_ordinary_value_are_redacted(value: str, secret: str) -> None:
+    """As in a text body (the review: an XML element in a query value or header, and a URL's
+    password, were shown), and JSON held in a JSON string cut short (`\\"password\\": \\"x\\"`),
+    which no rule read, in a text body too."""
+    for shown in (json.dumps(redact_query_string(f"next={quote_plus(value)}")), redact_header("X-Note", value),
+                  str(redact_text(f'{{"payload": "{value}')), str(redact_body(value.encode(), "text/plain"))):
+        assert secret not in shown and REDACTED in shown, shown
+
+
+def test_a_secret_after_a_harmless_pair_in_a_text_body_is_redacted() -> None:
+    """(Before: `note: token: x` showed `x`: the first pair took the rest of the line as its value.)"""
+    for body in (b"note: token: hunter2", b"a=1 password=hunter2", b"Subject: re: api_key: hunter2\r\nok"):
+        shown = redact_body(body, "text/plain")
+        assert isinstance(shown, str) and "hunter2" not in shown and REDACTED in shown, shown
+    assert redact_body(b"Subject: re: api_key: hunter2\r\nok", "text/plain").endswith("\r\nok")  # type: ignore[union-attr]
