@@ -122,7 +122,8 @@ _NAME_STOPS = frozenset(" \t\r\n\u00a0:=;,&?/()[]{}<>")
 _INNER_VALUE = re.compile(r"""[ \t\u00a0\r\n]*(?P<value>\\"(?:[^"\\]|\\[^"])*(?:\\"|\\?\Z)"""
                           r"""|"(?:[^"\\]|\\.)*(?:"|\\?\Z)|'[^']*(?:'|\Z)|[^&;,\r\n"'}\]]*)""")
 #: The password of a URL's user (`http://bob:hunter2@host/`); bounded, so linear on any input.
-_USERINFO = re.compile(r"(://[^\s/?#@:]{0,256}:)[^\s/?#@]{1,256}@")
+#: (Not across quotes or the marks that end a value: `"https://pbx:8443","mail":"ops@x"` is no password.)
+_USERINFO = re.compile(r"""(://[^\s/?#@:"'<>,;&(){}\[\]]{0,256}:)[^\s/?#@"'<>,;&(){}\[\]]{1,256}@""")
 
 
 def _redact_inner_pairs(text: str) -> str:
@@ -147,11 +148,17 @@ def _redact_inner_pairs(text: str) -> str:
         if start == end or not is_secret_name(text[start:end]):
             continue
         match = _INNER_VALUE.match(text, index + 1)
-        if match is None or not match["value"]:
+        if match is None:
             continue
-        value = match["value"]
+        begin, value = match.start("value"), match["value"]
+        if text[begin:begin + 1] in ("[", "{"):  # an array or object (JSON in a value): all of it
+            parts += [text[position:begin], f'"{REDACTED}"']
+            position = _value_end(text, begin)
+            continue
+        if not value:
+            continue
         quote_char = '\\"' if value.startswith('\\"') else value[0] if value[0] in "\"'" else ""
-        parts += [text[position:match.start("value")], f"{quote_char}{REDACTED}{quote_char}"]
+        parts += [text[position:begin], f"{quote_char}{REDACTED}{quote_char}"]
         position = match.end("value")
     return "".join(parts) + text[position:] if parts else text
 
@@ -174,6 +181,8 @@ def redact_text(text: str) -> str:
         text = _redact_xml(text)
     def pair(match: re.Match[str]) -> str:
         if not is_secret_name(match["name"].strip("\"'")) or not match["value"]:
+            return match[0]
+        if match.string.startswith(("[", "{", '\\"'), match.start("value")):  # whole, by _redact_inner_pairs
             return match[0]
         value = match["value"]
         quote_char = value[0] if value[0] in "\"'" else ""
@@ -209,15 +218,21 @@ def _shown_value(name: str, value: str) -> str:
     return REDACTED if is_secret_name(name) else _redact_value(value)
 
 
-def _redact_value(value: str) -> str:
+#: How deep URLs held in a query value (`?next=http://a/?back=http://b/?...`) are read as URLs; a
+#: deeper one is read as text. (Each level read its inner value twice, which doubled the time per
+#: level, and about 300 levels raised RecursionError: a 500, and a journal that could not be read.)
+_URL_DEPTH = 8
+
+
+def _redact_value(value: str, depth: int = 0) -> str:
     """A value under an ordinary name: `name=value` and `name: value` pairs in it (`password=x`,
     `a;password=x`, the query of a URL such as a Referer's, `note: token: x`), a URL's password,
     secret-named XML elements and JWTs replaced. (The access log reads every query value: a colon
     with no letter in the value, as in the call log's dates, cannot end a name.)"""
     if "=" in value:
         base, mark, query = value.partition("?")
-        if mark and "=" in query:  # a URL: its query read as one (`http:` would swallow it as a pair's value)
-            return redact_text(base) + mark + redact_query_string_raw(query)
+        if mark and "=" in query and depth < _URL_DEPTH:  # a URL: its query read as one (`http:` would
+            return redact_text(base) + mark + _redact_query_raw(query, depth + 1)  # swallow it as a value)
         return redact_text(value)
     if ":" in value and value.lower() != value.upper():  # (a letter in it: cheaper than a regex search)
         # Pairs and a URL's password, read as they are: not as a text body, whose `\\uXXXX`
@@ -260,12 +275,19 @@ def redact_query_string_json(query_string: str) -> str:
 
 def redact_query_string_raw(query_string: str) -> str:
     """A raw query string with secrets replaced, still a query string (unchanged when clean)."""
+    return _redact_query_raw(query_string, 0)
+
+
+def _redact_query_raw(query_string: str, depth: int) -> str:
+    """`redact_query_string_raw` for a query `depth` URLs deep: each value read once, the pairs in
+    the order sent."""
     pairs = query_pairs(query_string)
-    if not _shows_secret(pairs):
+    shown = [(k, REDACTED if is_secret_name(k) else _redact_value(v, depth)) for k, v in pairs]
+    if shown == pairs:
         return query_string
     # (errors: a lone surrogate, which a JSON string can hold, made urlencode raise; a JSON body
     # was then shown by the text rules, which do not look inside a string's URL.)
-    return urlencode([(k, v) for k, values in redact_query(pairs).items() for v in values], errors="surrogatepass")
+    return urlencode(shown, errors="surrogatepass")
 
 
 def redact_path(path: str) -> str:

@@ -285,10 +285,13 @@ def test_a_colon_pair_in_a_query_value_is_redacted_by_a_real_server(capsys: pyte
         requests.get(pbx.url + "/v1/call/log", params={"note": "note: token: colon-secret-3",
                                                        "next": "http://bob:colon-secret-4@host/"}, timeout=10)
         requests.get(pbx.url + "/healthz", headers={"X-Note": "<password>colon-secret-5</password>"}, timeout=10)
+        nested = requests.get(pbx.url + "/healthz", params={"n": "a?b=" * 400 + "password=colon-secret-6"}, timeout=30)
+        assert nested.status_code == 200  # (before: RecursionError, a 500, and a journal that answered 500)
         journal = json.dumps(pbx.requests())
     log = capsys.readouterr().err
     assert "note" in journal and "note" in log  # (the request was journaled and logged)
-    for secret in ("colon-secret-1", "colon-secret-2", "colon-secret-3", "colon-secret-4", "colon-secret-5"):
+    for secret in ("colon-secret-1", "colon-secret-2", "colon-secret-3", "colon-secret-4", "colon-secret-5",
+                   "colon-secret-6"):
         assert secret not in journal and secret not in log, secret
 
 
@@ -310,3 +313,38 @@ def test_a_secret_after_a_harmless_pair_in_a_text_body_is_redacted() -> None:
         shown = redact_body(body, "text/plain")
         assert isinstance(shown, str) and "hunter2" not in shown and REDACTED in shown, shown
     assert redact_body(b"Subject: re: api_key: hunter2\r\nok", "text/plain").endswith("\r\nok")  # type: ignore[union-attr]
+
+
+def test_urls_nested_in_query_values_are_read_once_per_level_and_never_raise() -> None:
+    """(The second review: each level of `?next=...?back=...` read its inner value twice, so the
+    time doubled per level (16 levels: 0.6 s a request, and again on every journal read), and
+    about 300 levels raised RecursionError: a 500, then a journal that answered 500 for good.)"""
+    assert "hunter2" not in redact_query_string_raw("n=" + quote_plus("a?b=" * 16 + "token: hunter2"))
+    deep = "n=" + quote_plus("a?b=" * 400 + "password=hunter2")
+    for shown in (redact_query_string_raw(deep), redact_query_string_json(deep), json.dumps(redact_query_string(deep))):
+        assert "hunter2" not in unquote_plus(shown), shown[-80:]
+    # The pairs keep the order they were sent in.
+    assert redact_query_string_raw("a=1&note=token:+x&a=2") == "a=1&note=token%3A+%3Credacted%3E&a=2"
+
+
+@pytest.mark.parametrize("body", [b'note={"password":["a","hunter2"]}', b'note={"password":{"a":1,"b":"hunter2"}}',
+                                  b'next=http://h/?q={"password":["hunter2"]}'])
+def test_json_arrays_and_objects_in_a_form_value_are_redacted_whole(body: bytes) -> None:
+    """(The second review: only the `[` was replaced, and the rest of the array was shown.)"""
+    shown = redact_body(body, "application/x-www-form-urlencoded")
+    assert "hunter2" not in unquote_plus(str(shown)), shown
+
+
+@pytest.mark.parametrize("text", ['\\"password": ["a","hunter2"]', 'x\\"token":{"v":"hunter2"}', 'password:\\"hunter2\\"',
+                                  'token: {"a": "hunter2"} tail'])
+def test_a_bracketed_or_escaped_value_after_a_secret_name_in_text_is_redacted_whole(text: str) -> None:
+    """(The second review: the pair rule replaced only `[` or a lone backslash.)"""
+    shown = redact_text(text)
+    assert "hunter2" not in shown and REDACTED in shown, shown
+
+
+@pytest.mark.parametrize("value", ['{"hook":"https://pbx:8443","mail":"ops@example.com"}',
+                                   "see http://pbx:5060;contact=100@pbx"])
+def test_a_host_and_port_before_an_at_sign_is_not_a_urls_password(value: str) -> None:
+    """(The second review: the password rule ran across quotes and `;` to a later `@`.)"""
+    assert redact_text(value) == value and redact_header("X-Note", value) == value
