@@ -117,50 +117,84 @@ def is_secret_name(name: str) -> bool:
 _SEPARATOR = re.compile("[:=]")
 #: What ends a pair's name, read back from its separator.
 _NAME_STOPS = frozenset(" \t\r\n\u00a0:=;,&?/()[]{}<>")
-#: A pair's value after its separator, as `_PAIR` reads one, after any white space (a line end too).
-#: A value quoted as in JSON held in a JSON string (`\\"hunter2\\"`) runs to the next escaped quote.
-_INNER_VALUE = re.compile(r"""[ \t\u00a0\r\n]*(?P<value>\\"(?:[^"\\]|\\[^"])*(?:\\"|\\?\Z)"""
-                          r"""|"(?:[^"\\]|\\.)*(?:"|\\?\Z)|'[^']*(?:'|\Z)|[^&;,\r\n"'}\]]*)""")
+#: A quoted value after a pair's separator, as `_PAIR` reads one; one quoted as in JSON held in a
+#: JSON string (`\\"hunter2\\"`) runs to the next escaped quote.
+_QUOTED = re.compile(r"""\\"(?:[^"\\]|\\[^"])*(?:\\"|\\?\Z)|"(?:[^"\\]|\\.)*(?:"|\\?\Z)|'[^']*(?:'|\Z)""")
+#: What ends an unquoted value as `_PAIR` reads one, and the separators it may run into.
+_VALUE_STOP = re.compile(r"""[:=&;,\r\n"'}\]]""")
+_SPACE = " \t\u00a0"
 #: The password of a URL's user (`http://bob:hunter2@host/`); bounded, so linear on any input.
-#: (Not across quotes or the marks that end a value: `"https://pbx:8443","mail":"ops@x"` is no password.)
-_USERINFO = re.compile(r"""(://[^\s/?#@:"'<>,;&(){}\[\]]{0,256}:)[^\s/?#@"'<>,;&(){}\[\]]{1,256}@""")
+#: (Not across quotes, the marks that end a value, or a space as a form or URL writes one (`+`,
+#: `%20`): `"https://pbx:8443","mail":"ops@x"` and `see+https://pbx:8443+or+ops@x` hold no password.)
+_ENCODED_CHAR = r"%(?!20|09|0[AaDd]|2[Cc]|3[Bb]|22|27)[0-9A-Fa-f]{2}"
+_USERINFO = re.compile(rf"""(://(?:[^\s/?#@:"'<>,;&(){{}}\[\]+%]|{_ENCODED_CHAR}){{0,256}}:)"""
+                       rf"""(?:[^\s/?#@"'<>,;&(){{}}\[\]+%]|{_ENCODED_CHAR}){{1,256}}@""")
 
 
 def _redact_inner_pairs(text: str) -> str:
     """`text` with the value of every secret-named pair replaced, each separator read on its own.
     (`_PAIR` reads a value up to `&`, `;` or `,`: a harmless pair before a secret one, as in
-    `note: token: x` or `a=1 token: x`, took the secret as its own value.) A name is what
-    precedes the separator, spaces skipped, up to white space or a punctuation mark that separates
-    pairs, at most 64 characters; `is_secret_name` decides. Linear: each value is read once, and a
-    separator inside a value already replaced is skipped."""
+    `note: token: x` or `a=1 token: x`, took the secret as its own value.) A name is what precedes
+    the separator (`_secret_name_before`). The value follows any white space, line ends included:
+    an array or object whole, a quoted string, or unquoted text up to what ends a value or to the
+    next secret pair (`token: a password: "x"`, `token:\\npassword: 'x'`). Linear: a separator
+    inside a value already replaced is skipped, and an unquoted value is read only up to its end."""
     parts: list[str] = []
-    position = 0
+    position, size = 0, len(text)
     for separator in _SEPARATOR.finditer(text):
         index = separator.start()
-        if index < position:
+        if index < position or _secret_name_before(text, index, position) is None:
             continue
-        end = index
-        while end > position and text[end - 1] in " \t\u00a0":
-            end -= 1
-        start, floor = end, max(position, end - 64)
-        while start > floor and text[start - 1] not in _NAME_STOPS:
-            start -= 1
-        if start == end or not is_secret_name(text[start:end]):
-            continue
-        match = _INNER_VALUE.match(text, index + 1)
-        if match is None:
-            continue
-        begin, value = match.start("value"), match["value"]
-        if text[begin:begin + 1] in ("[", "{"):  # an array or object (JSON in a value): all of it
+        begin = index + 1
+        while begin < size and text[begin] in " \t\u00a0\r\n":
+            begin += 1
+        first = text[begin:begin + 1]
+        if first in ("[", "{"):  # an array or object (JSON in a value): all of it
             parts += [text[position:begin], f'"{REDACTED}"']
             position = _value_end(text, begin)
             continue
-        if not value:
+        quoted = _QUOTED.match(text, begin) if first in ("\"", "'", "\\") else None
+        if quoted is not None:
+            finish = quoted.end()
+            quote_char = '\\"' if first == "\\" else first
+        else:
+            finish, quote_char = _unquoted_end(text, begin), ""
+        if finish == begin:
             continue
-        quote_char = '\\"' if value.startswith('\\"') else value[0] if value[0] in "\"'" else ""
         parts += [text[position:begin], f"{quote_char}{REDACTED}{quote_char}"]
-        position = match.end("value")
+        position = finish
     return "".join(parts) + text[position:] if parts else text
+
+
+def _secret_name_before(text: str, index: int, floor: int) -> int | None:
+    """Where the secret name of the separator at `index` starts, or None if the name there is not
+    secret: read back over spaces, then up to white space or a mark that separates pairs, at most
+    64 characters and their quotes (as `_PAIR` reads one), not before `floor`."""
+    end = index
+    while end > floor and text[end - 1] in _SPACE:
+        end -= 1
+    start, stop = end, max(floor, end - 66)
+    while start > stop and text[start - 1] not in _NAME_STOPS:
+        start -= 1
+    return start if start < end and is_secret_name(text[start:end]) else None
+
+
+def _unquoted_end(text: str, begin: int) -> int:
+    """Where the unquoted value at `begin` ends: at what ends a value as `_PAIR` reads one, or before
+    a secret-named pair it runs into (white space before either left out)."""
+    end = len(text)
+    for stop in _VALUE_STOP.finditer(text, begin):
+        index = stop.start()
+        if text[index] not in ":=":
+            end = index
+            break
+        name = _secret_name_before(text, index, begin)
+        if name is not None:
+            end = name
+            break
+    while end > begin and text[end - 1] in " \t\u00a0\r\n":
+        end -= 1
+    return end
 
 
 def _redact_xml(text: str) -> str:
@@ -182,9 +216,10 @@ def redact_text(text: str) -> str:
     def pair(match: re.Match[str]) -> str:
         if not is_secret_name(match["name"].strip("\"'")) or not match["value"]:
             return match[0]
-        if match.string.startswith(("[", "{", '\\"'), match.start("value")):  # whole, by _redact_inner_pairs
-            return match[0]
-        value = match["value"]
+        value, begin = match["value"], match.start("value")
+        if match.string.startswith(("[", "{", '\\"'), begin) or (
+                value[0] not in "\"'" and _unquoted_end(match.string, begin) < begin + len(value.rstrip(_SPACE))):
+            return match[0]  # read whole, or up to the secret pair it runs into, by _redact_inner_pairs
         quote_char = value[0] if value[0] in "\"'" else ""
         return f"{match['name']}{match['sep']}{quote_char}{REDACTED}{quote_char}"
     text = _redact_inner_pairs(_PAIR.sub(pair, text))
@@ -221,7 +256,8 @@ def _shown_value(name: str, value: str) -> str:
 #: How deep URLs held in a query value (`?next=http://a/?back=http://b/?...`) are read as URLs; a
 #: deeper one is read as text. (Each level read its inner value twice, which doubled the time per
 #: level, and about 300 levels raised RecursionError: a 500, and a journal that could not be read.)
-_URL_DEPTH = 8
+#: Percent-encoded at each level, as redirects are, 32 levels do not fit in the journal's 16 KiB.
+_URL_DEPTH = 32
 
 
 def _redact_value(value: str, depth: int = 0) -> str:

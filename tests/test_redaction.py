@@ -348,3 +348,43 @@ def test_a_bracketed_or_escaped_value_after_a_secret_name_in_text_is_redacted_wh
 def test_a_host_and_port_before_an_at_sign_is_not_a_urls_password(value: str) -> None:
     """(The second review: the password rule ran across quotes and `;` to a later `@`.)"""
     assert redact_text(value) == value and redact_header("X-Note", value) == value
+
+
+@pytest.mark.parametrize(("body", "secrets"), [
+    (b"note=token:\npassword: 'hunter1'", ["hunter1"]), (b'note=secret:\n\ntoken: "hunter2"', ["hunter2"]),
+    (b"a=1&password=x&note=token:%0Apassword: 'hunter3'", ["hunter3"]),
+    (b"b='password' : h1 and my.password : 'h2'", ["h1", "h2"])])
+def test_a_secret_pair_after_an_empty_or_unquoted_secret_value_keeps_its_own_value_hidden(body: bytes,
+                                                                                         secrets: list[str]) -> None:
+    """(The third review: `token:` with nothing after it took the next line's `password: ` as its
+    value, and the quoted value after that was shown.)"""
+    shown = str(redact_body(body, "application/x-www-form-urlencoded"))
+    assert not [s for s in secrets if s in shown], shown
+
+
+def test_an_unquoted_secret_value_ends_before_the_next_secret_pair() -> None:
+    """(Before this stop: `token: a password: "x"` showed `"x"` in every view.)"""
+    for shown in (redact_text('token: a password: "hunter2"'), redact_header("X-Note", 'token: a password: "hunter2"')):
+        assert "hunter2" not in shown and shown.count(REDACTED) == 2, shown
+
+
+def test_a_quoted_secret_name_of_64_characters_before_a_bracket_is_read() -> None:
+    """(The third review: the inner-pair rule read back 64 characters, the closing quote among them.)"""
+    assert "hunter2" not in redact_text("'password" + "A" * 56 + "': [hunter2]")
+
+
+def test_a_password_in_a_redirect_chain_percent_encoded_nine_times_is_redacted() -> None:
+    """(The third review: URLs were followed 8 deep, and the text rules do not decode `%3D`.)"""
+    inner = "http://h/?password=hunter9"
+    for _ in range(9):
+        inner = "http://h/?n=" + quote_plus(inner)
+    query = "n=" + quote_plus(inner)
+    assert "hunter9" not in json.dumps(redact_query_string(query)) + redact_query_string_raw(query)
+
+
+@pytest.mark.parametrize("text", ["note=see+https://pbx:8443+or+mail+ops@example.com",
+                                  "x?next=https://pbx:8443%20contact%20ops@example.com"])
+def test_a_host_and_port_then_a_space_written_as_a_form_or_url_writes_it_is_not_a_password(text: str) -> None:
+    """(The third review: `+` and `%20` did not end the password rule's span.)"""
+    assert redact_text(text) == text
+    assert redact_text("http://bob:p%40ss@host/") == f"http://bob:{REDACTED}@host/"
