@@ -143,7 +143,9 @@ def _redact_inner_pairs(text: str) -> str:
     position, size = 0, len(text)
     for separator in _SEPARATOR.finditer(text):
         index = separator.start()
-        if index < position or _secret_name_before(text, index, position) is None:
+        # (The name is read in the text as sent, even where a value just replaced ends:
+        # `secret:"token":x` hides `x` too.)
+        if index < position or _secret_name_before(text, index, 0) is None:
             continue
         begin = index + 1
         while begin < size and text[begin] in " \t\u00a0\r\n":
@@ -158,7 +160,7 @@ def _redact_inner_pairs(text: str) -> str:
             finish = quoted.end()
             quote_char = '\\"' if first == "\\" else first
         else:
-            finish, quote_char = _unquoted_end(text, begin), ""
+            finish, quote_char = _unquoted_end(text, begin, "\n" in text[index:begin] or "\r" in text[index:begin]), ""
         if finish == begin:
             continue
         parts += [text[position:begin], f"{quote_char}{REDACTED}{quote_char}"]
@@ -179,9 +181,12 @@ def _secret_name_before(text: str, index: int, floor: int) -> int | None:
     return start if start < end and is_secret_name(text[start:end]) else None
 
 
-def _unquoted_end(text: str, begin: int) -> int:
+def _unquoted_end(text: str, begin: int, new_line: bool = False) -> int:
     """Where the unquoted value at `begin` ends: at what ends a value as `_PAIR` reads one, or before
-    a secret-named pair it runs into (white space before either left out)."""
+    a secret-named pair it runs into (white space before either left out). A pair it runs into is
+    one whose name follows white space in the value (`token: a password: x`), or starts it on a
+    new line (`token:\\npassword: x`, `new_line`); not the value's own first word, which may hold
+    a secret word and `=` or `:` itself (`token: AbCpwd==`, `password: MySecret:123`)."""
     end = len(text)
     for stop in _VALUE_STOP.finditer(text, begin):
         index = stop.start()
@@ -189,7 +194,7 @@ def _unquoted_end(text: str, begin: int) -> int:
             end = index
             break
         name = _secret_name_before(text, index, begin)
-        if name is not None:
+        if name is not None and ((name > begin and text[name - 1] in " \t\u00a0\r\n") or (name == begin and new_line)):
             end = name
             break
     while end > begin and text[end - 1] in " \t\u00a0\r\n":

@@ -388,3 +388,20 @@ def test_a_host_and_port_then_a_space_written_as_a_form_or_url_writes_it_is_not_
     """(The third review: `+` and `%20` did not end the password rule's span.)"""
     assert redact_text(text) == text
     assert redact_text("http://bob:p%40ss@host/") == f"http://bob:{REDACTED}@host/"
+
+
+@pytest.mark.parametrize(("text", "name"), [("password=Xtoken=", "password="), ("token: AbCpwdQ=", "token: "),
+                                             ("token:Zq2qtoken:", "token:"), ("password: MySecret:123", "password: "),
+                                             ("secret: abcPwDxyz==", "secret: ")])
+def test_a_secret_value_holding_a_secret_word_and_a_separator_is_redacted_whole(text: str, name: str) -> None:
+    """(The fourth review: the value's own first word, read as the name of a pair it ran into,
+    ended it before it began, and a base64 `=` pad was enough to show it; `MySecret:` was shown.)"""
+    for shown in (redact_text(text), redact_header("X-Note", text), str(redact_body(text.encode(), "text/plain")),
+                  redact_query_string("n=" + quote_plus(text))["n"][0]):
+        assert shown == name + REDACTED, (text, shown)
+
+
+@pytest.mark.parametrize("body", [b'a=secret:"token":Zq2q', b"a=Password\\:password':Zq2q"])
+def test_a_pair_right_after_a_replaced_quoted_value_in_a_form_is_read(body: bytes) -> None:
+    """(The fourth review: the name of `"token":x` was read only after the value just replaced.)"""
+    assert "Zq2q" not in str(redact_body(body, "application/x-www-form-urlencoded"))
