@@ -123,6 +123,7 @@ _QUOTED = re.compile(r"""\\"(?:[^"\\]|\\[^"])*(?:\\"|\\?\Z)|"(?:[^"\\]|\\.)*(?:"
 #: What ends an unquoted value as `_PAIR` reads one, and the separators it may run into.
 _VALUE_STOP = re.compile(r"""[:=&;,\r\n"'}\]]""")
 _SPACE = " \t\u00a0"
+_SPACE_OR_LINE_END = _SPACE + "\r\n"
 #: The password of a URL's user (`http://bob:hunter2@host/`); bounded, so linear on any input.
 #: (Not across quotes, the marks that end a value, or a space as a form or URL writes one (`+`,
 #: `%20`): `"https://pbx:8443","mail":"ops@x"` and `see+https://pbx:8443+or+ops@x` hold no password.)
@@ -148,7 +149,7 @@ def _redact_inner_pairs(text: str) -> str:
         if index < position or _secret_name_before(text, index, 0) is None:
             continue
         begin = index + 1
-        while begin < size and text[begin] in " \t\u00a0\r\n":
+        while begin < size and text[begin] in _SPACE_OR_LINE_END:
             begin += 1
         first = text[begin:begin + 1]
         if first in ("[", "{"):  # an array or object (JSON in a value): all of it
@@ -194,10 +195,10 @@ def _unquoted_end(text: str, begin: int, new_line: bool = False) -> int:
             end = index
             break
         name = _secret_name_before(text, index, begin)
-        if name is not None and ((name > begin and text[name - 1] in " \t\u00a0\r\n") or (name == begin and new_line)):
+        if name is not None and ((name > begin and text[name - 1] in _SPACE_OR_LINE_END) or (name == begin and new_line)):
             end = name
             break
-    while end > begin and text[end - 1] in " \t\u00a0\r\n":
+    while end > begin and text[end - 1] in _SPACE_OR_LINE_END:
         end -= 1
     return end
 
