@@ -32,6 +32,8 @@ SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "apikey", "autho
 #: A JWT: a base64url JSON header (`{"` encodes as `eyJ`), a payload and a signature.
 #: Wherever it starts: glued to other text (`?q=x<jwt>`) or in a path segment, it is a token all the same.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+#: A chain of base64url runs joined by dots: where a JWT can lie (`_redact_jwts`), found in linear time.
+_DOTTED = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)*")
 #: `name=value`, `name: value` and `"name": "value"` pairs in free text.
 #: Linear time on any input: a name starts only where no name character precedes it, and is
 #: at most 64 characters (an unbounded `[\w.-]*` backtracks quadratically over a long word).
@@ -111,6 +113,34 @@ def is_secret_name(name: str) -> bool:
     """Whether a field, parameter or header name holds a secret (any case and separator)."""
     normal = _NOT_ALPHANUMERIC.sub("", name.lower())  # `api-key`, `api.key`, `api key`, `pass\x00word`
     return any(word in normal for word in SECRET_WORDS)
+
+
+def _redact_jwts(text: str) -> str:
+    """`JWT.sub(REDACTED, text)` in linear time. (The regex tried every `eyJ` of a run of them up to
+    the run's end: 64 KiB of `eyJ` took 1.4 s, and a journal of such bodies minutes to read.) A
+    JWT lies in one chain of base64url runs joined by dots: from the first `eyJ` of a segment with
+    at least 4 characters after it, over the next segment (not empty) and the one after."""
+    if "eyJ" not in text:
+        return text
+    parts: list[str] = []
+    position = 0
+    for chain in _DOTTED.finditer(text):
+        segments = chain[0].split(".")
+        if len(segments) < 3 or "eyJ" not in chain[0]:
+            continue
+        starts = [chain.start()]
+        for segment in segments[:-1]:
+            starts.append(starts[-1] + len(segment) + 1)
+        index = 0
+        while index + 2 < len(segments):
+            found = segments[index].find("eyJ")
+            if found >= 0 and len(segments[index]) - found >= 7 and segments[index + 1]:
+                parts += [text[position:starts[index] + found], REDACTED]
+                position = starts[index + 2] + len(segments[index + 2])
+                index += 3
+            else:
+                index += 1
+    return "".join(parts) + text[position:] if parts else text
 
 
 #: A pair's separator (`name=value`, `name: value`), for `_redact_inner_pairs`.
@@ -231,7 +261,7 @@ def redact_text(text: str) -> str:
     text = _redact_inner_pairs(_PAIR.sub(pair, text))
     if "@" in text:
         text = _USERINFO.sub(rf"\1{REDACTED}@", text)
-    return JWT.sub(REDACTED, text)
+    return _redact_jwts(text)
 
 
 def redact_json(value: object) -> object:
@@ -284,7 +314,7 @@ def _redact_value(value: str, depth: int = 0) -> str:
             value = _USERINFO.sub(rf"\1{REDACTED}@", value)
     if "<" in value:
         value = _redact_xml(value)
-    return JWT.sub(REDACTED, value) if "eyJ" in value else value
+    return _redact_jwts(value) if "eyJ" in value else value
 
 
 def _shows_secret(pairs: Iterable[tuple[str, str]]) -> bool:
@@ -339,7 +369,7 @@ def redact_path(path: str) -> str:
         path = _utf8(path)
     if ";" in path or "=" in path:  # path parameters: /v1/call/log;password=x
         path = redact_text(path)
-    return JWT.sub(REDACTED, path) if "eyJ" in path else path
+    return _redact_jwts(path) if "eyJ" in path else path
 
 
 def _utf8(text: str) -> str:
@@ -454,7 +484,7 @@ class Redactor:
             if form in text:
                 text = text.replace(form, REDACTED)
         text = pattern.sub(REDACTED, text) if pattern is not None else text
-        return JWT.sub(REDACTED, text)
+        return _redact_jwts(text)
 
     def header(self, name: str, value: str) -> str:
         """A header value fit to show: secret-named headers keep only their scheme."""
