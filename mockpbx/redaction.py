@@ -233,6 +233,11 @@ def _unquoted_end(text: str, begin: int, new_line: bool = False) -> int:
     return end
 
 
+def _redact_url_passwords(text: str) -> str:
+    """`text` with the password of every URL's user replaced (`http://bob:<redacted>@host/`)."""
+    return _USERINFO.sub(rf"\1{REDACTED}@", text) if "@" in text else text
+
+
 def _redact_xml(text: str) -> str:
     """`text` with the text of every secret-named XML element replaced."""
     return _XML_SECRET.sub(lambda m: m[0] if not is_secret_name(m[1]) else f"<{m[1]}{m[2] or ''}>{REDACTED}</{m[1]}>",
@@ -259,9 +264,7 @@ def redact_text(text: str) -> str:
         quote_char = value[0] if value[0] in "\"'" else ""
         return f"{match['name']}{match['sep']}{quote_char}{REDACTED}{quote_char}"
     text = _redact_inner_pairs(_PAIR.sub(pair, text))
-    if "@" in text:
-        text = _USERINFO.sub(rf"\1{REDACTED}@", text)
-    return _redact_jwts(text)
+    return _redact_jwts(_redact_url_passwords(text))
 
 
 def redact_json(value: object) -> object:
@@ -278,10 +281,15 @@ def redact_json(value: object) -> object:
 def redact_query(pairs: Iterable[tuple[str, str]] | Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Query parameters as {name: [values]}, secret-named and JWT-shaped values replaced."""
     items = ((k, v) for k, values in pairs.items() for v in values) if isinstance(pairs, Mapping) else pairs
-    shown: dict[str, list[str]] = {}
-    for name, value in items:
-        shown.setdefault(name, []).append(_shown_value(name, value))
-    return shown
+    return _grouped((name, _shown_value(name, value)) for name, value in items)
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Pairs as {name: [values]}, in the order each name first came."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in pairs:
+        grouped.setdefault(name, []).append(value)
+    return grouped
 
 
 def _shown_value(name: str, value: str) -> str:
@@ -309,17 +317,10 @@ def _redact_value(value: str, depth: int = 0) -> str:
     if ":" in value and value.lower() != value.upper():  # (a letter in it: cheaper than a regex search)
         # Pairs and a URL's password, read as they are: not as a text body, whose `\\uXXXX`
         # escapes would be decoded in a value that holds no secret.
-        value = _redact_inner_pairs(value)
-        if "@" in value:
-            value = _USERINFO.sub(rf"\1{REDACTED}@", value)
+        value = _redact_url_passwords(_redact_inner_pairs(value))
     if "<" in value:
         value = _redact_xml(value)
     return _redact_jwts(value) if "eyJ" in value else value
-
-
-def _shows_secret(pairs: Iterable[tuple[str, str]]) -> bool:
-    """Whether any of the pairs would be changed by the rules of `redact_query`."""
-    return any(is_secret_name(k) or _redact_value(v) != v for k, v in pairs)
 
 
 def _environ_query_pairs(query_string: str) -> list[tuple[str, str]]:
@@ -412,11 +413,13 @@ def redact_body(raw: bytes, mimetype: str) -> object:
     if mimetype == "application/x-www-form-urlencoded":
         pairs = parse_qsl(text, keep_blank_values=True)
         # (As `redact_query_string_raw` reads a query: an encoded `password%3Dx` in an ordinary
-        # value is a pair once decoded, and the raw text's rules would not see it.)
-        if _shows_secret(pairs):
+        # value is a pair once decoded, and the raw text's rules would not see it. Each value is
+        # read once.)
+        shown = [(k, _shown_value(k, v)) for k, v in pairs]
+        if shown != pairs or any(is_secret_name(k) for k, _ in pairs):
             # Decoded, to read; then the text rules over it all, as over a form shown raw: a secret
             # written as XML, JSON or `name: value` in another value is caught there.
-            return redact_text("&".join(f"{k}={v}" for k, values in redact_query(pairs).items() for v in values))
+            return redact_text("&".join(f"{k}={v}" for k, values in _grouped(shown).items() for v in values))
     return redact_text(text)
 
 
