@@ -21,6 +21,7 @@ import argparse
 import random
 import statistics
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from bench_http import (
@@ -81,8 +82,8 @@ def plan(baseline: Path | None, jvm_warmup: float = JVM_WARMUP) -> list[Target]:
     found += [Target(f"ceiling: {mode}", MOCKPBX.replace("-m mockpbx", f"{{bench}}/ceiling.py {mode}"), path,
                      login=True, script=str(VARIED)) for mode in ("constant-app", "empty-front")]
     found += [Target("prism", PRISM_CMD, path, bearer, values={"prism": PRISM}),
-              # Warmed until its JIT has settled (it gains for about a minute of load; 6 s, the
-              # bench_http default, leaves it at half speed and flatters the ratios).
+              # Warmed until its JIT has settled (it gains for about a minute of load; after 6 s it
+              # served a third of its settled rate, which flatters the ratios).
               Target("wiremock", WIREMOCK_CMD, path, bearer, values={"jar": WIREMOCK_JAR},
                      warmup=jvm_warmup),
               Target("flask hello", SERVER, "/hello", bearer, values={"workers": 1, "module": "hello_app:app"})]
@@ -103,7 +104,7 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="a checkout of another build: its rows as 'before: ...'")
     parser.add_argument("--seed", type=int, default=11, help="seed of the burst order [11]")
     parser.add_argument("--jvm-warmup", type=float, default=JVM_WARMUP,
-                        help="seconds of load WireMock's JVM gets before the rounds [60]")
+                        help=f"seconds of load WireMock's JVM gets before the rounds [{JVM_WARMUP:g}]")
     parser.add_argument("--same-session", action="store_true",
                         help="start the servers in wrk's session (a process group each), so that Linux's "
                              "autogroup scheduler does not share the CPUs between them and wrk as groups")
@@ -151,10 +152,7 @@ def main() -> int:
             order.shuffle(shuffled)
             for target in shuffled:
                 port, headers = ready[target.name]
-                if args.threads:
-                    with samplers[target.name]:
-                        result = run_wrk(port, target.path, headers, args.burst, args.connections, 1, target.script)
-                else:
+                with samplers[target.name] if args.threads else nullcontext():
                     result = run_wrk(port, target.path, headers, args.burst, args.connections, 1, target.script)
                 rps[target.name].append(result.rps)
                 p50[target.name].append(result.p50_ms)
